@@ -1,0 +1,88 @@
+//! The command line: one file per subcommand. The only module that knows clap; each subcommand
+//! parses its flags, calls the library, prints, and returns an exit code.
+
+mod index;
+mod inspect;
+mod search;
+mod stats;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Default index directory, relative to the working directory.
+pub const DEFAULT_INDEX: &str = ".wash-lessons/index";
+
+/// Exit codes.
+pub mod exit {
+    /// Everything went in.
+    pub const OK: i32 = 0;
+    /// The run could not work at all (bad config, unwritable index, bad arguments).
+    pub const FATAL: i32 = 1;
+    /// Some files failed; the others went in.
+    pub const PARTIAL: i32 = 2;
+}
+
+/// wash-lessons: search what the WASH sector has learned the hard way.
+#[derive(Debug, Parser)]
+#[command(name = "wash-lessons", version, about)]
+pub struct Cli {
+    /// Configuration folder (settings.toml, taxonomy.toml, countries.toml). Default: ./index-config
+    /// when present, else the built-in configuration.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Index files and folders (recursively); unchanged files are skipped, changed ones replaced.
+    Index(index::Args),
+    /// Search the index.
+    Search(search::Args),
+    /// Show what the indexer would store for one file, without indexing it.
+    Inspect(inspect::Args),
+    /// Documents in the index, per format, language, type and facet.
+    Stats(stats::Args),
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::FATAL
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let config = || {
+        Config::discover(cli.config.as_deref()).map_err(|e| {
+            eprintln!("error: {e}\nFix the file named above (or run without --config to use the built-in configuration).");
+        })
+    };
+    match cli.command {
+        Command::Index(a) => config().map(|c| index::run(a, &c)).unwrap_or(exit::FATAL),
+        Command::Search(a) => search::run(a),
+        Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
+        Command::Stats(a) => stats::run(a),
+    }
+}
+
+/// Prints an error for a run that cannot work and returns the fatal exit code.
+fn fatal(e: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    exit::FATAL
+}
+
+/// Prints JSON on stdout.
+fn print_json<T: serde::Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
+}

@@ -1,0 +1,79 @@
+//! `wash-lessons stats`: what the index holds.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::ALL_FAMILIES;
+use crate::index::WashIndex;
+use crate::search::{facet_tree, FacetNode};
+
+use super::{exit, fatal, print_json, DEFAULT_INDEX};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Index directory.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_INDEX)]
+    index: PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `stats --json` prints.
+#[derive(Debug, Serialize)]
+struct Stats {
+    documents: u64,
+    facets: BTreeMap<String, Vec<FacetNode>>,
+}
+
+pub fn run(a: Args) -> i32 {
+    let idx = match WashIndex::open(&a.index) {
+        Ok(i) => i,
+        Err(e) => return fatal(e),
+    };
+    let searcher = match idx.reader(false) {
+        Ok(r) => r.searcher(),
+        Err(e) => return fatal(e),
+    };
+    let mut facets = BTreeMap::new();
+    for fam in ALL_FAMILIES {
+        match facet_tree(&searcher, fam) {
+            Ok(t) => {
+                facets.insert(fam.to_string(), t);
+            }
+            Err(e) => return fatal(e),
+        }
+    }
+    let stats = Stats {
+        documents: searcher.num_docs(),
+        facets,
+    };
+    if a.json {
+        print_json(&stats);
+        return exit::OK;
+    }
+    println!("{} documents in {}", stats.documents, a.index.display());
+    for fam in [
+        "format",
+        "language",
+        "doctype",
+        "country",
+        "context",
+        "technology",
+        "failure_cause",
+        "approach",
+    ] {
+        println!("\n{fam}:");
+        fn show(nodes: &[FacetNode], depth: usize) {
+            for n in nodes {
+                let name = n.path.rsplit('/').next().unwrap_or(&n.path);
+                println!("{}{name:<28} {:>6}", "  ".repeat(depth + 1), n.count);
+                show(&n.children, depth + 1);
+            }
+        }
+        show(&stats.facets[fam], 0);
+    }
+    exit::OK
+}

@@ -1,0 +1,197 @@
+//! PDF through lopdf, page by page with 1-based page numbers, and the Info dictionary (title,
+//! author, subject, keywords, creation date). Encrypted files open with the empty user password
+//! or are reported as needing one; decompression is capped; a page that fails to decode becomes
+//! an empty page with a warning instead of failing the file.
+
+use lopdf::{Document, LoadOptions, Object};
+
+use super::Limits;
+use crate::document::{Block, Extracted, Format, Metadata, Page};
+use crate::error::{Error, Result};
+use crate::text::squash_ws;
+
+/// Extracts a PDF.
+pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
+    let opts = LoadOptions {
+        password: Some(String::new()),
+        max_decompressed_size: Some(limits.max_decompressed),
+        ..LoadOptions::default()
+    };
+    let doc = Document::load_mem_with_options(bytes, opts).map_err(|e| {
+        let msg = e.to_string();
+        if msg.to_ascii_lowercase().contains("password")
+            || msg.to_ascii_lowercase().contains("decrypt")
+        {
+            Error::extract("encrypted: needs a password")
+        } else {
+            Error::extract(format!("broken PDF: {msg}"))
+        }
+    })?;
+    if doc.is_encrypted() {
+        return Err(Error::extract("encrypted: needs a password"));
+    }
+    let page_ids = doc.get_pages();
+    if page_ids.is_empty() {
+        return Err(Error::extract(if doc.was_encrypted() {
+            "encrypted: needs a password".to_string()
+        } else {
+            "broken PDF: no pages found (damaged page tree?)".to_string()
+        }));
+    }
+    let mut warnings = Vec::new();
+    if page_ids.len() > limits.max_pages {
+        warnings.push(format!(
+            "only the first {} of {} pages extracted (see [extract] max_pages)",
+            limits.max_pages,
+            page_ids.len()
+        ));
+    }
+    let mut pages = Vec::new();
+    let mut failed = Vec::new();
+    let mut empty = Vec::new();
+    for (&number, _) in page_ids.iter().take(limits.max_pages) {
+        let text = match doc.extract_text_with_limit(&[number], limits.max_decompressed) {
+            Ok(t) => t,
+            Err(_) => {
+                failed.push(number);
+                String::new()
+            }
+        };
+        let blocks = paragraphs(&text);
+        if blocks.is_empty() {
+            empty.push(number);
+        }
+        pages.push(Page { number, blocks });
+    }
+    if !failed.is_empty() {
+        warnings.push(format!(
+            "text of pages {} could not be decoded",
+            list(&failed)
+        ));
+    }
+    if !empty.is_empty() {
+        warnings.push(format!(
+            "pages without text layer (scanned?): {}",
+            list(&empty)
+        ));
+    }
+    if pages.iter().all(|p| p.blocks.is_empty()) {
+        return Err(Error::extract(
+            "no text layer on any page (scanned PDF? needs OCR)",
+        ));
+    }
+    Ok(Extracted {
+        format: Format::Pdf,
+        metadata: info(&doc),
+        declared: Metadata::default(),
+        pages,
+        warnings,
+    })
+}
+
+fn list(n: &[u32]) -> String {
+    let mut s: Vec<String> = n.iter().take(20).map(|n| n.to_string()).collect();
+    if n.len() > 20 {
+        s.push(format!("and {} more", n.len() - 20));
+    }
+    s.join(", ")
+}
+
+/// Groups the lines of a page into paragraphs: a line ending a sentence and shorter than the
+/// page's usual line ends its paragraph, a short unpunctuated line stands alone (a heading),
+/// and a word hyphenated across lines is joined.
+fn paragraphs(text: &str) -> Vec<Block> {
+    let lines: Vec<String> = text
+        .lines()
+        .map(squash_ws)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut lens: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+    lens.sort_unstable();
+    let typical = lens[lens.len() * 9 / 10].max(20);
+    let mut blocks = Vec::new();
+    let mut cur = String::new();
+    for line in &lines {
+        let len = line.chars().count();
+        let last = line.chars().last().unwrap_or(' ');
+        let words = line.split_whitespace().count();
+        let standalone =
+            words <= 8 && !matches!(last, '.' | ',' | ';' | ':' | '-') && len * 2 < typical;
+        if standalone {
+            if !cur.is_empty() {
+                blocks.push(Block::text(std::mem::take(&mut cur)));
+            }
+            blocks.push(Block::text(line.clone()));
+            continue;
+        }
+        if cur.ends_with('-') && line.chars().next().is_some_and(|c| c.is_lowercase()) {
+            cur.pop();
+        } else if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(line);
+        if matches!(last, '.' | '!' | '?' | ':') && len * 10 < typical * 8 {
+            blocks.push(Block::text(std::mem::take(&mut cur)));
+        }
+    }
+    if !cur.is_empty() {
+        blocks.push(Block::text(cur));
+    }
+    blocks
+}
+
+fn info(doc: &Document) -> Metadata {
+    let mut m = Metadata::default();
+    let Ok(info_ref) = doc.trailer.get(b"Info") else {
+        return m;
+    };
+    let Ok((_, Object::Dictionary(dict))) = doc.dereference(info_ref) else {
+        return m;
+    };
+    let get = |k: &[u8]| -> Option<String> {
+        let (_, obj) = doc.dereference(dict.get(k).ok()?).ok()?;
+        let s = lopdf::decode_text_string(obj).ok()?;
+        let s = squash_ws(&s);
+        (!s.is_empty()).then_some(s)
+    };
+    m.title = get(b"Title");
+    m.authors = get(b"Author")
+        .map(|a| {
+            a.split(';')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    m.description = get(b"Subject");
+    m.keywords = get(b"Keywords")
+        .map(|k| super::split_keywords(&k))
+        .unwrap_or_default();
+    m.date = get(b"CreationDate").or_else(|| get(b"ModDate"));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_become_paragraphs() {
+        let text = "Lessons learned\nThe pumps in the northern district broke down within two years because the\nspare parts were never stocked locally and the mecha-\nnics had left. Committees stopped collecting fees.\nRecommendations\n";
+        let b = paragraphs(text);
+        assert_eq!(b[0].text, "Lessons learned");
+        assert!(b[1].text.contains("the mechanics had left."), "{:?}", b[1]);
+        assert_eq!(b.last().unwrap().text, "Recommendations");
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let e = extract(b"%PDF-1.4\n garbage garbage", &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PDF"), "{e}");
+    }
+}

@@ -1,0 +1,423 @@
+//! The tantivy index: schema, tokenizers, opening and creating, and turning a [`Record`] into a
+//! tantivy document. Tokenizers are not persisted by tantivy, so they are registered on every
+//! open, before any query parser or writer is made.
+//!
+//! Text goes to one field per served language (stemmer and stop words of that language, accents
+//! folded after stemming) and always to a language-neutral field (lowercased, accents folded),
+//! with separate title fields so that titles can weigh more. Raw page text is stored once.
+
+use std::path::{Path, PathBuf};
+
+use tantivy::schema::{
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::config::{ALL_FAMILIES, TRIGGER_LANGUAGES};
+use crate::document::Record;
+use crate::error::{Error, Result};
+
+/// Bumped when the schema changes; an index of another version must be rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+const VERSION_FILE: &str = "wash-lessons.version";
+
+/// Size, modification time and content hash of an indexed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileState {
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: u64,
+}
+
+/// The fields of the schema.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// Stable document id (raw, the delete key).
+    pub id: Field,
+    /// Path shown to users (raw).
+    pub path: Field,
+    /// Title, stored.
+    pub title: Field,
+    /// Per language (en, fr, es, pt, neutral): title field.
+    pub titles: Vec<(String, Field)>,
+    /// Per language (en, fr, es, pt, neutral): body field.
+    pub bodies: Vec<(String, Field)>,
+    /// Page texts, stored in order.
+    pub page: Field,
+    /// The record (without pages) as JSON, stored.
+    pub record: Field,
+    /// Year, fast.
+    pub year: Field,
+    /// File size.
+    pub size: Field,
+    /// File modification time.
+    pub mtime: Field,
+    /// Facet fields by family (context, technology, failure_cause, approach, language, doctype,
+    /// country, format).
+    pub facets: Vec<(String, Field)>,
+}
+
+impl Fields {
+    /// The facet field of a family.
+    pub fn facet(&self, family: &str) -> Option<Field> {
+        self.facets
+            .iter()
+            .find(|(f, _)| f == family)
+            .map(|(_, f)| *f)
+    }
+    /// The body field of a language ("neutral" for the fallback).
+    pub fn body(&self, lang: &str) -> Field {
+        self.bodies
+            .iter()
+            .find(|(l, _)| l == lang)
+            .map(|(_, f)| *f)
+            .unwrap_or_else(|| self.neutral_body())
+    }
+    /// The language-neutral body field.
+    pub fn neutral_body(&self) -> Field {
+        self.bodies
+            .iter()
+            .find(|(l, _)| l == "neutral")
+            .map(|(_, f)| *f)
+            .expect("neutral body field")
+    }
+}
+
+fn tokenizer_name(lang: &str) -> String {
+    format!("wl_{lang}")
+}
+
+fn stemmer_language(lang: &str) -> Option<Language> {
+    match lang {
+        "en" => Some(Language::English),
+        "fr" => Some(Language::French),
+        "es" => Some(Language::Spanish),
+        "pt" => Some(Language::Portuguese),
+        _ => None,
+    }
+}
+
+/// The analyzer of a language: words, lowercased, stop words removed, stemmed, accents folded.
+pub fn analyzer(lang: &str) -> TextAnalyzer {
+    match stemmer_language(lang) {
+        Some(l) => {
+            let b = TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser);
+            match StopWordFilter::new(l) {
+                Some(stop) => b
+                    .filter(stop)
+                    .filter(Stemmer::new(l))
+                    .filter(AsciiFoldingFilter)
+                    .build(),
+                None => b.filter(Stemmer::new(l)).filter(AsciiFoldingFilter).build(),
+            }
+        }
+        None => TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    }
+}
+
+/// The languages with their own fields, plus "neutral".
+pub fn field_languages() -> Vec<String> {
+    TRIGGER_LANGUAGES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(std::iter::once("neutral".to_string()))
+        .collect()
+}
+
+/// Builds the schema.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_text_field("id", STRING | STORED);
+    let path = b.add_text_field("path", STRING | STORED);
+    let title = b.add_text_field("title", STORED);
+    let mut titles = Vec::new();
+    let mut bodies = Vec::new();
+    for lang in field_languages() {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(&tokenizer_name(&lang))
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let opts = TextOptions::default().set_indexing_options(indexing);
+        titles.push((
+            lang.clone(),
+            b.add_text_field(&format!("title_{lang}"), opts.clone()),
+        ));
+        bodies.push((
+            lang.clone(),
+            b.add_text_field(&format!("body_{lang}"), opts),
+        ));
+    }
+    let page = b.add_text_field("page", STORED);
+    let record = b.add_text_field("record", STORED);
+    let year = b.add_u64_field(
+        "year",
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored(),
+    );
+    let size = b.add_u64_field("size", STORED);
+    let mtime = b.add_u64_field("mtime", STORED);
+    let facets = ALL_FAMILIES
+        .iter()
+        .map(|fam| {
+            (
+                fam.to_string(),
+                b.add_facet_field(fam, FacetOptions::default().set_stored()),
+            )
+        })
+        .collect();
+    (
+        b.build(),
+        Fields {
+            id,
+            path,
+            title,
+            titles,
+            bodies,
+            page,
+            record,
+            year,
+            size,
+            mtime,
+            facets,
+        },
+    )
+}
+
+/// An open wash-lessons index.
+pub struct WashIndex {
+    /// The tantivy index, tokenizers registered.
+    pub index: Index,
+    /// Its fields.
+    pub fields: Fields,
+    /// Its directory.
+    pub dir: PathBuf,
+}
+
+impl WashIndex {
+    /// Opens the index in `dir`, creating it (and the directory) when absent.
+    pub fn open_or_create(dir: &Path) -> Result<WashIndex> {
+        if dir.join("meta.json").is_file() {
+            return Self::open(dir);
+        }
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(Error::Index(format!(
+                    "{} exists and is not a directory; choose another --index",
+                    dir.display()
+                )));
+            }
+            let non_empty = std::fs::read_dir(dir)
+                .map_err(|e| {
+                    Error::Index(format!(
+                        "cannot read {}: {e}; choose a readable --index directory",
+                        dir.display()
+                    ))
+                })?
+                .next()
+                .is_some();
+            if non_empty {
+                return Err(Error::Index(format!(
+                    "{} is not empty and holds no wash-lessons index; give an empty or new --index directory",
+                    dir.display()
+                )));
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Index(format!(
+                "cannot create index directory {}: {e}; choose a writable --index",
+                dir.display()
+            ))
+        })?;
+        std::fs::write(dir.join(VERSION_FILE), SCHEMA_VERSION.to_string()).map_err(|e| {
+            Error::Index(format!(
+                "cannot write in {}: {e}; choose a writable --index",
+                dir.display()
+            ))
+        })?;
+        let (schema, fields) = schema();
+        let mut index = Index::create_in_dir(dir, schema)
+            .map_err(|e| Error::Index(format!("cannot create index in {}: {e}", dir.display())))?;
+        register_tokenizers(&mut index);
+        Ok(WashIndex {
+            index,
+            fields,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing index.
+    pub fn open(dir: &Path) -> Result<WashIndex> {
+        if !dir.join("meta.json").is_file() {
+            return Err(Error::Index(format!(
+                "no index in {}: build one with `wash-lessons index --index {} PATH...`",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        let version = std::fs::read_to_string(dir.join(VERSION_FILE)).unwrap_or_default();
+        if version.trim() != SCHEMA_VERSION.to_string() {
+            return Err(Error::Index(format!(
+                "the index in {} was built by another version of wash-lessons (schema {:?}, this one needs {SCHEMA_VERSION}); \
+                 delete it and index again",
+                dir.display(),
+                version.trim()
+            )));
+        }
+        let mut index = Index::open_in_dir(dir)
+            .map_err(|e| Error::Index(format!("cannot open index in {}: {e}", dir.display())))?;
+        register_tokenizers(&mut index);
+        let (_, fields) = schema();
+        Ok(WashIndex {
+            index,
+            fields,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// A reader that reloads when asked (read-your-writes), or on commit when `follow` is set.
+    pub fn reader(&self, follow: bool) -> Result<IndexReader> {
+        let policy = if follow {
+            ReloadPolicy::OnCommitWithDelay
+        } else {
+            ReloadPolicy::Manual
+        };
+        Ok(self
+            .index
+            .reader_builder()
+            .reload_policy(policy)
+            .try_into()?)
+    }
+
+    /// A writer with `memory_mb` of budget. Another process writing gets a clear error.
+    pub fn writer(&self, memory_mb: usize) -> Result<IndexWriter> {
+        self.index.writer(memory_mb << 20).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => Error::Index(format!(
+                "the index in {} is being written by another wash-lessons process; wait for it to finish and run again",
+                self.dir.display()
+            )),
+            e => Error::Index(format!("cannot write the index in {}: {e}", self.dir.display())),
+        })
+    }
+
+    /// The term that identifies a document (the delete key).
+    pub fn id_term(&self, id: &str) -> Term {
+        Term::from_field_text(self.fields.id, id)
+    }
+
+    /// Turns a record into a tantivy document.
+    pub fn to_document(&self, r: &Record, state: FileState, served: &[String]) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = TantivyDocument::new();
+        d.add_text(f.id, &r.id);
+        d.add_text(f.path, &r.path);
+        d.add_text(f.title, &r.title);
+        let lang = if served.contains(&r.language) && stemmer_language(&r.language).is_some() {
+            r.language.as_str()
+        } else {
+            "neutral"
+        };
+        let body: String = r
+            .pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        for (l, field) in &f.titles {
+            if l == lang || l == "neutral" {
+                d.add_text(*field, &r.title);
+            }
+        }
+        for (l, field) in &f.bodies {
+            if l == lang || l == "neutral" {
+                d.add_text(*field, &body);
+            }
+        }
+        for p in &r.pages {
+            d.add_text(f.page, &p.text);
+        }
+        let mut meta = r.clone();
+        meta.pages.clear();
+        d.add_text(
+            f.record,
+            serde_json::to_string(&meta).expect("record serialises"),
+        );
+        if let Some(y) = r.year {
+            d.add_u64(f.year, y as u64);
+        }
+        d.add_u64(f.size, state.size);
+        d.add_u64(f.mtime, state.mtime_ns);
+        let add = |d: &mut TantivyDocument, fam: &str, path: &str| {
+            if let (Some(field), Ok(facet)) = (f.facet(fam), Facet::from_text(path)) {
+                d.add_facet(field, facet);
+            }
+        };
+        for (fam, tags) in &r.facets {
+            for t in tags {
+                add(&mut d, fam, &t.path);
+            }
+        }
+        add(&mut d, "language", &format!("/language/{}", r.language));
+        add(&mut d, "doctype", &r.doctype);
+        add(&mut d, "format", &format!("/format/{}", r.format.as_str()));
+        for c in &r.countries {
+            add(&mut d, "country", &format!("/country/{c}"));
+        }
+        d
+    }
+}
+
+/// Registers the analyzers on an index (needed on every open).
+pub fn register_tokenizers(index: &mut Index) {
+    for lang in field_languages() {
+        index
+            .tokenizers()
+            .register(&tokenizer_name(&lang), analyzer(&lang));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(lang: &str, text: &str) -> Vec<String> {
+        let mut a = analyzer(lang);
+        let mut s = a.token_stream(text);
+        let mut out = Vec::new();
+        while s.advance() {
+            out.push(s.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn analyzers_stem_then_fold() {
+        assert_eq!(tokens("en", "the latrines"), vec!["latrin"]);
+        assert_eq!(tokens("fr", "échoué"), tokens("fr", "echoue"));
+        assert_eq!(tokens("neutral", "Échoué"), vec!["echoue"]);
+        assert_eq!(tokens("es", "las bombas"), tokens("es", "bomba"));
+    }
+
+    #[test]
+    fn refuses_a_non_empty_foreign_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("precious.txt"), "x").unwrap();
+        let e = WashIndex::open_or_create(dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not empty"), "{e}");
+    }
+}

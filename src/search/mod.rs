@@ -1,0 +1,502 @@
+//! Search: a [`SearchRequest`] becomes a tantivy query (the user's words, leniently parsed, over
+//! every language's title and body fields, plus facet, language and year filters that do not
+//! change scores), and the matches become a [`SearchResponse`]: hits with snippets from the page
+//! where the words occur, and facet counts for drill-down. One result shape for the command
+//! line and the HTTP API; no HTTP types here.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Facet, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, IndexReader, Order, Searcher, TantivyDocument, Term};
+
+use crate::config::{check_path_syntax, family_of, ALL_FAMILIES, TAGGED_FAMILIES};
+use crate::document::Record;
+use crate::error::{Error, Result};
+use crate::index::WashIndex;
+
+/// Most hits one request may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest offset a request may page to.
+pub const MAX_OFFSET: usize = 10_000;
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+/// Families whose counts every response carries.
+const RESPONSE_FAMILIES: [&str; 7] = [
+    "context",
+    "technology",
+    "failure_cause",
+    "approach",
+    "language",
+    "doctype",
+    "country",
+];
+
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Most recent year first.
+    Newest,
+}
+
+/// A search.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// The user's words; empty lists everything.
+    pub query: String,
+    /// Facet paths that must all hold (a path matches itself and everything below).
+    pub filters: Vec<String>,
+    /// Only documents in this language (ISO 639-1 or "und").
+    pub lang: Option<String>,
+    /// Earliest year.
+    pub year_min: Option<u32>,
+    /// Latest year.
+    pub year_max: Option<u32>,
+    /// Order.
+    pub sort: Sort,
+    /// Hits per page (at most [`MAX_LIMIT`]).
+    pub limit: usize,
+    /// Hits skipped (at most [`MAX_OFFSET`]).
+    pub offset: usize,
+}
+
+/// A highlighted passage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snippet {
+    /// HTML-escaped text with `<mark>` around the matches.
+    pub html: String,
+    /// The page it comes from (null for formats without pages).
+    pub page: Option<u32>,
+}
+
+/// One hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Document id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Path, relative to the indexed root.
+    pub path: String,
+    /// Format name.
+    pub format: String,
+    /// Language.
+    pub language: String,
+    /// Year.
+    pub year: Option<u32>,
+    /// ISO country codes.
+    pub countries: Vec<String>,
+    /// `/doctype/...`.
+    pub doctype: String,
+    /// Facet paths per tagged family.
+    pub facets: BTreeMap<String, Vec<String>>,
+    /// Relevance score.
+    pub score: f32,
+    /// Highlighted passages.
+    pub snippets: Vec<Snippet>,
+}
+
+/// A facet value and how many matching documents carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetCount {
+    /// The facet path.
+    pub path: String,
+    /// Matching documents under it.
+    pub count: u64,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// The query as given.
+    pub query: String,
+    /// Matching documents in all.
+    pub total: usize,
+    /// Time spent, in milliseconds.
+    pub took_ms: u64,
+    /// The requested page of hits.
+    pub hits: Vec<Hit>,
+    /// Per family: counts of the children of the family root and of every filtered path.
+    pub facets: BTreeMap<String, Vec<FacetCount>>,
+}
+
+/// A node of the facet tree with counts (for stats and the facet browser).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetNode {
+    /// The facet path.
+    pub path: String,
+    /// Documents under it.
+    pub count: u64,
+    /// Its children with documents.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<FacetNode>,
+}
+
+fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>)> {
+    let invalid = |reason: String| Error::InvalidFilter {
+        filter: filter.to_string(),
+        reason,
+    };
+    let path = filter.trim().trim_end_matches('/');
+    check_path_syntax(path).or_else(|e| {
+        // Country codes are upper case: /country/MW.
+        let ok = path.starts_with("/country/")
+            && path[9..].chars().all(|c| c.is_ascii_uppercase())
+            && path.len() == 11;
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(e))
+        }
+    })?;
+    let fam = family_of(path).unwrap_or("");
+    let field = idx.fields.facet(fam).ok_or_else(|| {
+        invalid(format!(
+            "unknown facet family {fam:?}; families are {}",
+            ALL_FAMILIES.join(", ")
+        ))
+    })?;
+    let facet = Facet::from_text(path).map_err(|e| invalid(e.to_string()))?;
+    let q: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+        Box::new(TermQuery::new(
+            Term::from_facet(field, &facet),
+            IndexRecordOption::Basic,
+        )),
+        0.0,
+    ));
+    Ok((path.to_string(), q))
+}
+
+/// The parser of user queries: every language's title and body fields, titles weighted more.
+pub fn query_parser(idx: &WashIndex) -> QueryParser {
+    let f = &idx.fields;
+    let fields: Vec<_> = f
+        .titles
+        .iter()
+        .chain(&f.bodies)
+        .map(|(_, field)| *field)
+        .collect();
+    let mut qp = QueryParser::for_index(&idx.index, fields);
+    for (lang, field) in &f.titles {
+        qp.set_field_boost(*field, if lang == "neutral" { 1.5 } else { 3.0 });
+    }
+    for (lang, field) in &f.bodies {
+        qp.set_field_boost(*field, if lang == "neutral" { 0.5 } else { 1.0 });
+    }
+    qp
+}
+
+/// Runs a search.
+pub fn search(
+    idx: &WashIndex,
+    reader: &IndexReader,
+    req: &SearchRequest,
+) -> Result<SearchResponse> {
+    let start = Instant::now();
+    if req.limit > MAX_LIMIT {
+        return Err(Error::InvalidRequest(format!(
+            "limit {} is above the maximum of {MAX_LIMIT}",
+            req.limit
+        )));
+    }
+    if req.offset > MAX_OFFSET {
+        return Err(Error::InvalidRequest(format!(
+            "offset {} is beyond the deepest page ({MAX_OFFSET})",
+            req.offset
+        )));
+    }
+    if req.query.chars().count() > MAX_QUERY_CHARS {
+        return Err(Error::InvalidRequest(format!(
+            "query longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    if let (Some(a), Some(b)) = (req.year_min, req.year_max) {
+        if a > b {
+            return Err(Error::InvalidRequest(format!(
+                "year_min {a} is after year_max {b}"
+            )));
+        }
+    }
+    let searcher = reader.searcher();
+    let text_query: Box<dyn Query> = if req.query.trim().is_empty() {
+        Box::new(AllQuery)
+    } else {
+        query_parser(idx).parse_query_lenient(&req.query).0
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+    let mut filter_paths: Vec<String> = Vec::new();
+    for f in &req.filters {
+        let (path, q) = parse_filter(idx, f)?;
+        filter_paths.push(path);
+        clauses.push((Occur::Must, q));
+    }
+    if let Some(l) = req.lang.as_deref().filter(|l| !l.is_empty()) {
+        if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(Error::InvalidRequest(format!(
+                "lang {l:?} is not an ISO 639-1 code like \"fr\""
+            )));
+        }
+        let (_, q) = parse_filter(idx, &format!("/language/{l}"))?;
+        clauses.push((Occur::Must, q));
+    }
+    if req.year_min.is_some() || req.year_max.is_some() {
+        let y = idx.fields.year;
+        let lo = req
+            .year_min
+            .map(|v| Bound::Included(Term::from_field_u64(y, v as u64)))
+            .unwrap_or(Bound::Unbounded);
+        let hi = req
+            .year_max
+            .map(|v| Bound::Included(Term::from_field_u64(y, v as u64)))
+            .unwrap_or(Bound::Unbounded);
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)),
+        ));
+    }
+    let query = BooleanQuery::new(clauses);
+
+    // Counts for every family root and every filtered path: one collector per path, since a
+    // collector cannot hold a facet and its descendant.
+    let mut multi = MultiCollector::new();
+    let count_handle = multi.add_collector(Count);
+    let mut facet_handles = Vec::new();
+    let mut roots: Vec<String> = RESPONSE_FAMILIES.iter().map(|f| format!("/{f}")).collect();
+    roots.extend(filter_paths.iter().cloned());
+    roots.dedup();
+    for root in &roots {
+        let fam = family_of(root).unwrap_or("");
+        let mut c = FacetCollector::for_field(fam);
+        c.add_facet(root.as_str());
+        facet_handles.push((root.clone(), multi.add_collector(c)));
+    }
+    let mut top: Vec<(f32, DocAddress)> = Vec::new();
+    let mut fruits = if req.limit == 0 {
+        searcher.search(&query, &multi)?
+    } else {
+        let td = TopDocs::with_limit(req.limit).and_offset(req.offset);
+        match req.sort {
+            Sort::Relevance => {
+                let (hits, fruits) = searcher.search(&query, &(td.order_by_score(), multi))?;
+                top = hits;
+                fruits
+            }
+            Sort::Newest => {
+                let (hits, fruits) = searcher.search(
+                    &query,
+                    &(td.order_by_fast_field::<u64>("year", Order::Desc), multi),
+                )?;
+                top = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
+                fruits
+            }
+        }
+    };
+    let total = count_handle.extract(&mut fruits);
+    let mut facets: BTreeMap<String, Vec<FacetCount>> = RESPONSE_FAMILIES
+        .iter()
+        .map(|f| (f.to_string(), Vec::new()))
+        .collect();
+    for (root, handle) in facet_handles {
+        let counts: FacetCounts = handle.extract(&mut fruits);
+        let fam = family_of(&root).unwrap_or("").to_string();
+        let list = facets.entry(fam).or_default();
+        let mut children: Vec<FacetCount> = counts
+            .get(root.as_str())
+            .map(|(f, c)| FacetCount {
+                path: f.to_string(),
+                count: c,
+            })
+            .collect();
+        children.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
+        for c in children {
+            if !list.iter().any(|x| x.path == c.path) {
+                list.push(c);
+            }
+        }
+    }
+
+    let mut snippets = Snippets::new(&searcher, &*text_query, idx);
+    let mut hits = Vec::with_capacity(top.len());
+    for (score, addr) in top {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let record = stored_record(idx, &doc)?;
+        let pages: Vec<&str> = doc
+            .get_all(idx.fields.page)
+            .filter_map(|v| v.as_str())
+            .collect();
+        let facets = TAGGED_FAMILIES
+            .iter()
+            .map(|f| (f.to_string(), record.facet_paths(f)))
+            .collect();
+        hits.push(Hit {
+            snippets: snippets.best(&record, &pages),
+            id: record.id,
+            title: record.title,
+            path: record.path,
+            format: record.format.as_str().to_string(),
+            language: record.language,
+            year: record.year,
+            countries: record.countries,
+            doctype: record.doctype,
+            facets,
+            score,
+        });
+    }
+    Ok(SearchResponse {
+        query: req.query.clone(),
+        total,
+        took_ms: start.elapsed().as_millis() as u64,
+        hits,
+        facets,
+    })
+}
+
+/// The record stored with a document (pages not included).
+pub fn stored_record(idx: &WashIndex, doc: &TantivyDocument) -> Result<Record> {
+    let json = doc
+        .get_first(idx.fields.record)
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    serde_json::from_str(json)
+        .map_err(|e| Error::Index(format!("stored record unreadable ({e}); re-index the file")))
+}
+
+/// Snippet generators per body field, made on first use.
+struct Snippets<'a> {
+    searcher: &'a Searcher,
+    query: &'a dyn Query,
+    idx: &'a WashIndex,
+    generators: BTreeMap<String, Option<SnippetGenerator>>,
+}
+
+impl<'a> Snippets<'a> {
+    fn new(searcher: &'a Searcher, query: &'a dyn Query, idx: &'a WashIndex) -> Self {
+        Snippets {
+            searcher,
+            query,
+            idx,
+            generators: BTreeMap::new(),
+        }
+    }
+
+    fn generator(&mut self, lang: &str) -> Option<&SnippetGenerator> {
+        let (searcher, query, idx) = (self.searcher, self.query, self.idx);
+        self.generators
+            .entry(lang.to_string())
+            .or_insert_with(|| {
+                let field = idx.fields.body(lang);
+                let mut g = SnippetGenerator::create(searcher, query, field).ok()?;
+                g.set_max_num_chars(240);
+                Some(g)
+            })
+            .as_ref()
+    }
+
+    /// The best passages: the pages whose snippet highlights the most matches, best first.
+    fn best(&mut self, record: &Record, pages: &[&str]) -> Vec<Snippet> {
+        let paged = record.format.has_pages();
+        let mut found: Vec<(usize, u32, String)> = Vec::new();
+        for lang in [record.language.as_str(), "neutral"] {
+            let Some(g) = self.generator(lang) else {
+                continue;
+            };
+            for (i, text) in pages.iter().enumerate() {
+                let mut s = g.snippet(text);
+                let n = s.highlighted().len();
+                if n > 0 {
+                    s.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    found.push((n, i as u32 + 1, s.to_html()));
+                }
+            }
+            if !found.is_empty() {
+                break;
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut out: Vec<Snippet> = found
+            .into_iter()
+            .take(2)
+            .map(|(_, page, html)| Snippet {
+                html,
+                page: paged.then_some(page),
+            })
+            .collect();
+        if out.is_empty() {
+            if let Some((i, text)) = pages.iter().enumerate().find(|(_, t)| !t.trim().is_empty()) {
+                let cut: String = text.chars().take(240).collect();
+                out.push(Snippet {
+                    html: escape_html(&crate::text::squash_ws(&cut)),
+                    page: paged.then_some(i as u32 + 1),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole tree of one facet family with document counts, level by level.
+pub fn facet_tree(searcher: &Searcher, family: &str) -> Result<Vec<FacetNode>> {
+    let root = format!("/{family}");
+    let mut kids: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    let mut level = vec![root.clone()];
+    while !level.is_empty() {
+        // Siblings may share a collector; a facet and its descendant may not.
+        let mut c = FacetCollector::for_field(family);
+        for p in &level {
+            c.add_facet(p.as_str());
+        }
+        let counts = searcher.search(&AllQuery, &c)?;
+        let mut next = Vec::new();
+        for p in &level {
+            let v: Vec<(String, u64)> = counts
+                .get(p.as_str())
+                .map(|(f, n)| (f.to_string(), n))
+                .collect();
+            next.extend(v.iter().map(|(c, _)| c.clone()));
+            kids.insert(p.clone(), v);
+        }
+        level = next;
+    }
+    fn build(path: &str, kids: &BTreeMap<String, Vec<(String, u64)>>) -> Vec<FacetNode> {
+        let mut v: Vec<FacetNode> = kids
+            .get(path)
+            .into_iter()
+            .flatten()
+            .map(|(p, n)| FacetNode {
+                path: p.clone(),
+                count: *n,
+                children: build(p, kids),
+            })
+            .collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
+        v
+    }
+    Ok(build(&root, &kids))
+}

@@ -1,0 +1,95 @@
+//! Small text utilities shared by extraction and enrichment: accent folding and word splitting,
+//! done the same way for documents and for the trigger terms of the taxonomy.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Lowercases and folds accents: "Éché" -> "eche", "Œuvre" -> "oeuvre", "ß" -> "ss".
+pub fn fold(s: &str) -> String {
+    fold_case(s, true)
+}
+
+/// Folds accents, keeping or lowering case.
+pub fn fold_case(s: &str, lower: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        match c {
+            'ß' => out.push_str("ss"),
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str(if lower { "ae" } else { "AE" }),
+            'œ' => out.push_str("oe"),
+            'Œ' => out.push_str(if lower { "oe" } else { "OE" }),
+            'ø' => out.push('o'),
+            'Ø' => out.push(if lower { 'o' } else { 'O' }),
+            'ł' => out.push('l'),
+            'Ł' => out.push(if lower { 'l' } else { 'L' }),
+            'đ' => out.push('d'),
+            'ı' => out.push('i'),
+            _ if lower => out.extend(c.to_lowercase()),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Splits text into words: maximal runs of letters and digits. Returns byte ranges into `s`.
+pub fn word_spans(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = s.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while let Some(&(_, c)) = chars.peek() {
+            if c.is_alphanumeric() {
+                break;
+            }
+            chars.next();
+        }
+        let (start, _) = *chars.peek()?;
+        let mut end = start;
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                break;
+            }
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        Some((start, end))
+    })
+}
+
+/// The words of `s`, folded (lowercased, accents removed).
+pub fn folded_words(s: &str) -> Vec<String> {
+    word_spans(s).map(|(a, b)| fold(&s[a..b])).collect()
+}
+
+/// Counts the words of `s`.
+pub fn word_count(s: &str) -> usize {
+    word_spans(s).count()
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub fn squash_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(fold("Échoué à Ségou"), "echoue a segou");
+        assert_eq!(fold("Œuvre, Straße"), "oeuvre, strasse");
+        assert_eq!(fold_case("Côte d'Ivoire", false), "Cote d'Ivoire");
+        assert_eq!(fold("São Tomé"), "sao tome");
+    }
+
+    #[test]
+    fn splits_words() {
+        assert_eq!(
+            folded_words("pit-latrine, l'eau (O&M) 2019"),
+            vec!["pit", "latrine", "l", "eau", "o", "m", "2019"]
+        );
+        assert_eq!(word_count("  "), 0);
+    }
+}
