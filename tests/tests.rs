@@ -1,0 +1,8 @@
+//! One integration-test binary: the command line end to end on the sample corpus, bad inputs,
+//! and the tagging quality against the labels of corpus-sample.
+
+mod util;
+
+mod bad_inputs;
+mod cli;
+mod tagging_quality;
