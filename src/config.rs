@@ -21,16 +21,8 @@ const DEFAULT_COUNTRIES: &str = include_str!("../index-config/countries.toml");
 pub const TAGGED_FAMILIES: [&str; 4] = ["context", "technology", "failure_cause", "approach"];
 
 /// Every facet root the index knows: the tagged families plus the plain facets.
-pub const ALL_FAMILIES: [&str; 8] = [
-    "context",
-    "technology",
-    "failure_cause",
-    "approach",
-    "language",
-    "doctype",
-    "country",
-    "format",
-];
+pub const ALL_FAMILIES: [&str; 8] =
+    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "format"];
 
 /// The languages a taxonomy may carry triggers for (the stemmers the index serves).
 pub const TRIGGER_LANGUAGES: [&str; 4] = ["en", "fr", "es", "pt"];
@@ -65,11 +57,7 @@ const REQUIRED_PATHS: &str = "
 /// The required paths, braces expanded.
 pub fn required_paths() -> Vec<String> {
     let mut out = Vec::new();
-    for line in REQUIRED_PATHS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
+    for line in REQUIRED_PATHS.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match line.split_once('{') {
             Some((prefix, rest)) => {
                 for leaf in rest.trim_end_matches('}').split(',') {
@@ -110,10 +98,7 @@ impl Config {
     /// copy; a file present but invalid is an error.
     pub fn load_dir(dir: &Path) -> Result<Config> {
         if !dir.is_dir() {
-            return Err(Error::Config(format!(
-                "{} is not a directory",
-                dir.display()
-            )));
+            return Err(Error::Config(format!("{} is not a directory", dir.display())));
         }
         let read = |name: &str, default: &'static str| -> Result<(String, String)> {
             let path = dir.join(name);
@@ -122,10 +107,7 @@ impl Config {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     Ok((default.to_string(), format!("{name} (built-in)")))
                 }
-                Err(e) => Err(Error::Config(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                ))),
+                Err(e) => Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
             }
         };
         let (s, sname) = read("settings.toml", DEFAULT_SETTINGS)?;
@@ -221,10 +203,7 @@ pub struct TaggingSettings {
 fn parse_settings(src: &str, name: &str) -> Result<Settings> {
     let s: Settings = toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
     if s.version != 1 {
-        return Err(Error::Config(format!(
-            "{name}: unsupported version {} (expected 1)",
-            s.version
-        )));
+        return Err(Error::Config(format!("{name}: unsupported version {} (expected 1)", s.version)));
     }
     for l in &s.languages.served {
         if !TRIGGER_LANGUAGES.contains(&l.as_str()) {
@@ -234,14 +213,10 @@ fn parse_settings(src: &str, name: &str) -> Result<Settings> {
         }
     }
     if s.index.writer_memory_mb < 16 {
-        return Err(Error::Config(format!(
-            "{name}: [index] writer_memory_mb must be at least 16"
-        )));
+        return Err(Error::Config(format!("{name}: [index] writer_memory_mb must be at least 16")));
     }
     if s.index.commit_every == 0 {
-        return Err(Error::Config(format!(
-            "{name}: [index] commit_every must be at least 1"
-        )));
+        return Err(Error::Config(format!("{name}: [index] commit_every must be at least 1")));
     }
     Ok(s)
 }
@@ -315,11 +290,8 @@ struct LangTerms {
 
 impl LangTerms {
     fn all(&self) -> Vec<String> {
-        let mut v: Vec<String> = [&self.en, &self.fr, &self.es, &self.pt]
-            .into_iter()
-            .flatten()
-            .map(|t| crate::text::fold(t))
-            .collect();
+        let mut v: Vec<String> =
+            [&self.en, &self.fr, &self.es, &self.pt].into_iter().flatten().map(|t| crate::text::fold(t)).collect();
         v.sort();
         v.dedup();
         v
@@ -335,18 +307,28 @@ pub struct TriggerWord {
     pub prefix: bool,
 }
 
-/// A trigger term: a word or phrase that is evidence for a facet.
+/// A phrase: consecutive words.
+pub type Phrase = Vec<TriggerWord>;
+
+/// A trigger term: a word or phrase that is evidence for a facet, or a proximity trigger
+/// (`"monitor* ~ stopped|ended"`): groups of alternative phrases that must all occur within
+/// [`PROXIMITY_WINDOW`] words of the first group's match, inside one block.
 #[derive(Debug, Clone)]
 pub struct Trigger {
     /// The term as written in the taxonomy.
     pub term: String,
-    /// Its words.
-    pub words: Vec<TriggerWord>,
+    /// The alternatives of the first group (one phrase for an ordinary trigger).
+    pub alts: Vec<Phrase>,
+    /// The other groups of a proximity trigger, each a list of alternatives.
+    pub near: Vec<Vec<Phrase>>,
     /// Acronym-like triggers (two or more capitals) match case-sensitively.
     pub case_sensitive: bool,
     /// The language the trigger belongs to ("any" for language-independent ones).
     pub lang: String,
 }
+
+/// How far (in words) the groups of a proximity trigger may stand from its first group.
+pub const PROXIMITY_WINDOW: usize = 8;
 
 /// One facet of the taxonomy with its triggers.
 #[derive(Debug, Clone)]
@@ -386,28 +368,18 @@ pub struct Taxonomy {
 impl Taxonomy {
     /// Every known facet path (tagged families and doctypes).
     pub fn paths(&self) -> BTreeSet<&str> {
-        self.facets
-            .iter()
-            .chain(&self.doctypes)
-            .map(|f| f.path.as_str())
-            .collect()
+        self.facets.iter().chain(&self.doctypes).map(|f| f.path.as_str()).collect()
     }
 
     /// The facet with this path.
     pub fn get(&self, path: &str) -> Option<&FacetDef> {
-        self.facets
-            .iter()
-            .chain(&self.doctypes)
-            .find(|f| f.path == path)
+        self.facets.iter().chain(&self.doctypes).find(|f| f.path == path)
     }
 }
 
 /// The family of a facet path: `/technology/water` -> `technology`.
 pub fn family_of(path: &str) -> Option<&str> {
-    path.strip_prefix('/')?
-        .split('/')
-        .next()
-        .filter(|s| !s.is_empty())
+    path.strip_prefix('/')?.split('/').next().filter(|s| !s.is_empty())
 }
 
 /// Checks the shape of a facet path: `/family/seg-ment/...`, lowercase ASCII letters, digits,
@@ -423,24 +395,42 @@ pub fn check_path_syntax(path: &str) -> std::result::Result<(), String> {
         if seg.is_empty() {
             return Err("empty segment (double or trailing '/')".into());
         }
-        if !seg
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            return Err(format!(
-                "segment {seg:?} may only hold a-z, 0-9, '-' and '_'"
-            ));
+        if !seg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            return Err(format!("segment {seg:?} may only hold a-z, 0-9, '-' and '_'"));
         }
     }
     Ok(())
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
+    src[..offset.min(src.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+fn compile_phrase(text: &str, term: &str, case_sensitive: bool) -> std::result::Result<Phrase, String> {
+    let mut words = Vec::new();
+    // Split like documents are split, but keep a '*' that ends a word.
+    let folded = crate::text::fold_case(text, !case_sensitive);
+    for raw in folded.split(|c: char| !(c.is_alphanumeric() || c == '*')) {
+        if raw.is_empty() {
+            continue;
+        }
+        let prefix = raw.ends_with('*');
+        let w = raw.trim_end_matches('*');
+        if w.contains('*') {
+            return Err(format!("'*' may only end a word: {term:?}"));
+        }
+        if w.is_empty() {
+            return Err(format!("a lone '*' in {term:?}"));
+        }
+        if prefix && w.chars().count() < 3 {
+            return Err(format!("prefix {raw:?} in {term:?} is too short (3 letters at least)"));
+        }
+        words.push(TriggerWord { text: w.to_string(), prefix });
+    }
+    if words.is_empty() {
+        return Err(format!("trigger {term:?} has an empty word or alternative"));
+    }
+    Ok(words)
 }
 
 fn compile_trigger(term: &str, lang: &str) -> std::result::Result<Trigger, String> {
@@ -450,40 +440,19 @@ fn compile_trigger(term: &str, lang: &str) -> std::result::Result<Trigger, Strin
     }
     let caps = t.chars().filter(|c| c.is_uppercase()).count();
     let case_sensitive = caps >= 2;
-    let mut words = Vec::new();
-    // Split like documents are split, but keep a '*' that ends a word.
-    let folded = crate::text::fold_case(t, !case_sensitive);
-    for raw in folded.split(|c: char| !(c.is_alphanumeric() || c == '*')) {
-        if raw.is_empty() {
-            continue;
-        }
-        let prefix = raw.ends_with('*');
-        let text = raw.trim_end_matches('*');
-        if text.contains('*') {
-            return Err(format!("'*' may only end a word: {term:?}"));
-        }
-        if text.is_empty() {
-            return Err(format!("a lone '*' in {term:?}"));
-        }
-        if prefix && text.chars().count() < 3 {
-            return Err(format!(
-                "prefix {raw:?} in {term:?} is too short (3 letters at least)"
-            ));
-        }
-        words.push(TriggerWord {
-            text: text.to_string(),
-            prefix,
-        });
+    let mut groups = Vec::new();
+    for group in t.split('~') {
+        let alts = group
+            .split('|')
+            .map(|a| compile_phrase(a, term, case_sensitive))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        groups.push(alts);
     }
-    if words.is_empty() {
-        return Err(format!("trigger {term:?} has no word"));
+    if groups.len() == 1 && groups[0].len() > 1 {
+        return Err(format!("'|' only separates alternatives inside a proximity trigger (with '~'): {term:?}"));
     }
-    Ok(Trigger {
-        term: t.to_string(),
-        words,
-        case_sensitive,
-        lang: lang.to_string(),
-    })
+    let alts = groups.remove(0);
+    Ok(Trigger { term: t.to_string(), alts, near: groups, case_sensitive, lang: lang.to_string() })
 }
 
 fn compile_entries(
@@ -498,13 +467,10 @@ fn compile_entries(
     for e in entries {
         let line = line_of(src, e.path.span().start);
         let path = e.path.get_ref().clone();
-        check_path_syntax(&path)
-            .map_err(|m| Error::Config(format!("{name} line {line}: path {path:?}: {m}")))?;
+        check_path_syntax(&path).map_err(|m| Error::Config(format!("{name} line {line}: path {path:?}: {m}")))?;
         let fam = family_of(&path).unwrap_or("");
         if !allowed_family(fam) {
-            return Err(Error::Config(format!(
-                "{name} line {line}: path {path:?}: unknown family {fam:?}"
-            )));
+            return Err(Error::Config(format!("{name} line {line}: path {path:?}: unknown family {fam:?}")));
         }
         if path.matches('/').count() < 2 {
             return Err(Error::Config(format!(
@@ -512,50 +478,31 @@ fn compile_entries(
             )));
         }
         if let Some(prev) = seen.insert(path.clone(), line) {
-            return Err(Error::Config(format!(
-                "{name} line {line}: path {path:?} already defined at line {prev}"
-            )));
+            return Err(Error::Config(format!("{name} line {line}: path {path:?} already defined at line {prev}")));
         }
         if let Some(ms) = e.min_score {
-            if !(ms > 0.0) {
-                return Err(Error::Config(format!(
-                    "{name} line {line}: min_score must be positive"
-                )));
+            if ms.is_nan() || ms <= 0.0 {
+                return Err(Error::Config(format!("{name} line {line}: min_score must be positive")));
             }
         }
         let mut triggers = Vec::new();
-        for (lang, list) in [
-            ("en", e.en),
-            ("fr", e.fr),
-            ("es", e.es),
-            ("pt", e.pt),
-            ("any", e.any),
-        ] {
+        for (lang, list) in [("en", e.en), ("fr", e.fr), ("es", e.es), ("pt", e.pt), ("any", e.any)] {
             for t in list {
                 let tl = line_of(src, t.span().start);
-                let trig = compile_trigger(t.get_ref(), lang)
-                    .map_err(|m| Error::Config(format!("{name} line {tl}: {m}")))?;
+                let trig =
+                    compile_trigger(t.get_ref(), lang).map_err(|m| Error::Config(format!("{name} line {tl}: {m}")))?;
                 triggers.push(trig);
             }
         }
-        out.push(FacetDef {
-            path,
-            label: e.label,
-            min_score: e.min_score.unwrap_or(defaults.min_score),
-            triggers,
-        });
+        out.push(FacetDef { path, label: e.label, min_score: e.min_score.unwrap_or(defaults.min_score), triggers });
     }
     Ok(out)
 }
 
 fn parse_taxonomy(src: &str, name: &str) -> Result<Taxonomy> {
-    let file: TaxonomyFile =
-        toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+    let file: TaxonomyFile = toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
     if file.version != 1 {
-        return Err(Error::Config(format!(
-            "{name}: unsupported version {} (expected 1)",
-            file.version
-        )));
+        return Err(Error::Config(format!("{name}: unsupported version {} (expected 1)", file.version)));
     }
     let d = &file.defaults;
     for (k, v) in [
@@ -564,16 +511,12 @@ fn parse_taxonomy(src: &str, name: &str) -> Result<Taxonomy> {
         ("heading_weight", d.heading_weight),
         ("body_weight", d.body_weight),
     ] {
-        if !(v > 0.0) {
-            return Err(Error::Config(format!(
-                "{name}: [defaults] {k} must be positive"
-            )));
+        if v.is_nan() || v <= 0.0 {
+            return Err(Error::Config(format!("{name}: [defaults] {k} must be positive")));
         }
     }
     let defaults = file.defaults.clone();
-    let facets = compile_entries(file.facet, src, name, &defaults, &|f| {
-        TAGGED_FAMILIES.contains(&f)
-    })?;
+    let facets = compile_entries(file.facet, src, name, &defaults, &|f| TAGGED_FAMILIES.contains(&f))?;
     let doctypes = compile_entries(file.doctype, src, name, &defaults, &|f| f == "doctype")?;
     // Every intermediate node must be declared, and every required path present.
     let known: BTreeSet<&str> = facets.iter().map(|f| f.path.as_str()).collect();
@@ -600,9 +543,7 @@ fn parse_taxonomy(src: &str, name: &str) -> Result<Taxonomy> {
         }
     }
     if doctypes.is_empty() {
-        return Err(Error::Config(format!(
-            "{name}: at least one [[doctype]] is needed"
-        )));
+        return Err(Error::Config(format!("{name}: at least one [[doctype]] is needed")));
     }
     Ok(Taxonomy {
         defaults,
@@ -647,13 +588,9 @@ pub struct CountryDef {
 }
 
 fn parse_countries(src: &str, name: &str) -> Result<Vec<CountryDef>> {
-    let file: CountriesFile =
-        toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+    let file: CountriesFile = toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
     if file.version != 1 {
-        return Err(Error::Config(format!(
-            "{name}: unsupported version {} (expected 1)",
-            file.version
-        )));
+        return Err(Error::Config(format!("{name}: unsupported version {} (expected 1)", file.version)));
     }
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
@@ -661,30 +598,30 @@ fn parse_countries(src: &str, name: &str) -> Result<Vec<CountryDef>> {
         let line = line_of(src, c.code.span().start);
         let code = c.code.get_ref().clone();
         if code.len() != 2 || !code.chars().all(|ch| ch.is_ascii_uppercase()) {
-            return Err(Error::Config(format!(
-                "{name} line {line}: code {code:?} is not an ISO 3166 alpha-2 code"
-            )));
+            return Err(Error::Config(format!("{name} line {line}: code {code:?} is not an ISO 3166 alpha-2 code")));
         }
         if !seen.insert(code.clone()) {
-            return Err(Error::Config(format!(
-                "{name} line {line}: code {code:?} given twice"
-            )));
+            return Err(Error::Config(format!("{name} line {line}: code {code:?} given twice")));
         }
-        let mut names: Vec<String> = [c.en, c.fr, c.es, c.pt]
-            .into_iter()
-            .flatten()
-            .filter(|n| !n.trim().is_empty())
-            .collect();
+        let mut names: Vec<String> =
+            [c.en, c.fr, c.es, c.pt].into_iter().flatten().filter(|n| !n.trim().is_empty()).collect();
         names.sort();
         names.dedup();
         if names.is_empty() {
-            return Err(Error::Config(format!(
-                "{name} line {line}: {code} has no name"
-            )));
+            return Err(Error::Config(format!("{name} line {line}: {code} has no name")));
         }
         out.push(CountryDef { code, names });
     }
     Ok(out)
+}
+
+/// Helpers for other modules' tests.
+#[cfg(test)]
+pub mod tests_support {
+    /// Compiles one trigger.
+    pub fn trigger(term: &str, lang: &str) -> super::Trigger {
+        super::compile_trigger(term, lang).expect("valid trigger")
+    }
 }
 
 #[cfg(test)]
@@ -712,22 +649,16 @@ mod tests {
     #[test]
     fn unknown_key_names_the_line() {
         let src = DEFAULT_SETTINGS.replace("[index]", "[index]\nbogus_key = 1");
-        let err = parse_settings(&src, "settings.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse_settings(&src, "settings.toml").unwrap_err().to_string();
         assert!(err.contains("bogus_key"), "{err}");
         assert!(err.contains("line"), "{err}");
     }
 
     #[test]
     fn malformed_path_names_the_line() {
-        let src = format!(
-            "{DEFAULT_TAXONOMY}\n[[facet]]\npath = \"/technology/Water Tanks\"\nlabel = \"x\"\n"
-        );
+        let src = format!("{DEFAULT_TAXONOMY}\n[[facet]]\npath = \"/technology/Water Tanks\"\nlabel = \"x\"\n");
         let line = src.lines().count() - 1;
-        let err = parse_taxonomy(&src, "taxonomy.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse_taxonomy(&src, "taxonomy.toml").unwrap_err().to_string();
         assert!(err.contains(&format!("line {line}")), "{err}");
         assert!(err.contains("Water Tanks"), "{err}");
     }
@@ -738,29 +669,24 @@ mod tests {
             "path = \"/failure_cause/programme/monitoring-gap\"",
             "path = \"/failure_cause/programme/monitoring-gaps\"",
         );
-        let err = parse_taxonomy(&src, "taxonomy.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("/failure_cause/programme/monitoring-gap"),
-            "{err}"
-        );
+        let err = parse_taxonomy(&src, "taxonomy.toml").unwrap_err().to_string();
+        assert!(err.contains("/failure_cause/programme/monitoring-gap"), "{err}");
     }
 
     #[test]
     fn triggers_compile() {
         let t = compile_trigger("India Mark II", "en").unwrap();
         assert!(t.case_sensitive);
-        assert_eq!(t.words[0].text, "India");
+        assert_eq!(t.alts[0][0].text, "India");
         let t = compile_trigger("réparat* de pompes", "fr").unwrap();
         assert!(!t.case_sensitive);
-        assert_eq!(
-            t.words[0],
-            TriggerWord {
-                text: "reparat".into(),
-                prefix: true
-            }
-        );
+        assert_eq!(t.alts[0][0], TriggerWord { text: "reparat".into(), prefix: true });
+        let p = compile_trigger("monitor* ~ stopped|never ended", "en").unwrap();
+        assert_eq!(p.alts.len(), 1);
+        assert_eq!(p.near[0].len(), 2);
+        assert_eq!(p.near[0][1].len(), 2);
+        assert!(compile_trigger("a|b", "en").is_err());
+        assert!(compile_trigger("monitoring ~ ", "en").is_err());
         assert!(compile_trigger("a*b", "en").is_err());
         assert!(compile_trigger("ab*", "en").is_err());
     }

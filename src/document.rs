@@ -64,17 +64,11 @@ pub struct Block {
 impl Block {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Block {
-        Block {
-            kind: BlockKind::Text,
-            text: text.into(),
-        }
+        Block { kind: BlockKind::Text, text: text.into() }
     }
     /// A heading block.
     pub fn heading(level: u8, text: impl Into<String>) -> Block {
-        Block {
-            kind: BlockKind::Heading(level),
-            text: text.into(),
-        }
+        Block { kind: BlockKind::Heading(level), text: text.into() }
     }
 }
 
@@ -178,11 +172,7 @@ pub struct Extracted {
 impl Extracted {
     /// All the text, pages separated by blank lines.
     pub fn full_text(&self) -> String {
-        self.pages
-            .iter()
-            .map(Page::text)
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        self.pages.iter().map(Page::text).collect::<Vec<_>>().join("\n\n")
     }
 }
 
@@ -302,9 +292,6 @@ pub struct Record {
 impl Record {
     /// The facet paths of one family.
     pub fn facet_paths(&self, family: &str) -> Vec<String> {
-        self.facets
-            .get(family)
-            .map(|v| v.iter().map(|t| t.path.clone()).collect())
-            .unwrap_or_default()
+        self.facets.get(family).map(|v| v.iter().map(|t| t.path.clone()).collect()).unwrap_or_default()
     }
 }

@@ -62,10 +62,7 @@ pub fn document_id(path: &Path) -> String {
 }
 
 fn display_path(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Finds the document files under `roots` (files are taken as given, folders walked
@@ -78,58 +75,33 @@ pub fn collect(roots: &[PathBuf], skip: Option<&Path>) -> (Vec<Candidate>, Vec<F
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(FileError {
-                    path: display_path(root),
-                    error: e.to_string(),
-                });
+                errors.push(FileError { path: display_path(root), error: e.to_string() });
                 continue;
             }
         };
         if meta.is_file() {
-            let display = root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| display_path(root));
-            files.push(Candidate {
-                path: root.clone(),
-                display,
-            });
+            let display =
+                root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| display_path(root));
+            files.push(Candidate { path: root.clone(), display });
             continue;
         }
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
+        let walker =
+            walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
                 let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-                let is_skip = skip
-                    .as_ref()
-                    .is_some_and(|s| std::fs::canonicalize(e.path()).ok().as_ref() == Some(s));
+                let is_skip = skip.as_ref().is_some_and(|s| std::fs::canonicalize(e.path()).ok().as_ref() == Some(s));
                 !hidden && !is_skip
             });
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_file() && extract::is_candidate(e.path()) => {
                     let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-                    files.push(Candidate {
-                        path: e.path().to_path_buf(),
-                        display: display_path(rel),
-                    });
+                    files.push(Candidate { path: e.path().to_path_buf(), display: display_path(rel) });
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    let path = e
-                        .path()
-                        .map(display_path)
-                        .unwrap_or_else(|| display_path(root));
-                    let reason = e
-                        .io_error()
-                        .map(|io| io.to_string())
-                        .unwrap_or_else(|| e.to_string());
-                    errors.push(FileError {
-                        path,
-                        error: format!("cannot read folder: {reason}"),
-                    });
+                    let path = e.path().map(display_path).unwrap_or_else(|| display_path(root));
+                    let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                    errors.push(FileError { path, error: format!("cannot read folder: {reason}") });
                 }
             }
         }
@@ -140,16 +112,9 @@ pub fn collect(roots: &[PathBuf], skip: Option<&Path>) -> (Vec<Candidate>, Vec<F
 /// The state of a file on disk.
 pub fn file_state(path: &Path) -> std::io::Result<FileState> {
     let m = std::fs::metadata(path)?;
-    let mtime_ns = m
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    Ok(FileState {
-        size: m.len(),
-        mtime_ns,
-    })
+    let mtime_ns =
+        m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    Ok(FileState { size: m.len(), mtime_ns })
 }
 
 /// The state recorded in the index for a document id, if it is indexed.
@@ -162,22 +127,13 @@ pub fn indexed_state(idx: &WashIndex, reader: &IndexReader, id: &str) -> Result<
     };
     let doc: TantivyDocument = searcher.doc(*addr)?;
     let get = |f| doc.get_first(f).and_then(|v| v.as_u64()).unwrap_or(0);
-    Ok(Some(FileState {
-        size: get(idx.fields.size),
-        mtime_ns: get(idx.fields.mtime),
-    }))
+    Ok(Some(FileState { size: get(idx.fields.size), mtime_ns: get(idx.fields.mtime) }))
 }
 
 /// Extracts and enriches one file.
 pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits) -> Result<Record> {
     let extracted = extract::extract_file(path, limits)?;
-    Ok(enricher.enrich(
-        extracted,
-        &Source {
-            id: document_id(path),
-            path: display.to_string(),
-        },
-    ))
+    Ok(enricher.enrich(extracted, &Source { id: document_id(path), path: display.to_string() }))
 }
 
 /// Indexes `roots` into `idx`. `on_error` sees each failure as it happens.
@@ -201,10 +157,7 @@ pub fn run(
         let state = match file_state(&c.path) {
             Ok(s) => s,
             Err(e) => {
-                let fe = FileError {
-                    path: c.display.clone(),
-                    error: e.to_string(),
-                };
+                let fe = FileError { path: c.display.clone(), error: e.to_string() };
                 on_error(&fe);
                 summary.errors.push(fe);
                 continue;
@@ -223,8 +176,7 @@ pub fn run(
         let limits = Limits::from(&config.settings.extract);
         let served = config.settings.languages.served.clone();
         let commit_every = config.settings.index.commit_every;
-        let (tx, rx) =
-            sync_channel::<(String, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
+        let (tx, rx) = sync_channel::<(String, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
         let mut since_commit = 0usize;
         let mut fatal: Option<Error> = None;
         std::thread::scope(|s| {
@@ -241,9 +193,7 @@ pub fn run(
                             continue;
                         }
                         writer.delete_term(idx.id_term(&record.id));
-                        if let Err(e) =
-                            writer.add_document(idx.to_document(&record, state, &served))
-                        {
+                        if let Err(e) = writer.add_document(idx.to_document(&record, state, &served)) {
                             fatal = Some(e.into());
                             continue;
                         }
@@ -257,10 +207,7 @@ pub fn run(
                         }
                     }
                     Err(e) => {
-                        let fe = FileError {
-                            path: display,
-                            error: e.to_string(),
-                        };
+                        let fe = FileError { path: display, error: e.to_string() };
                         on_error(&fe);
                         summary.errors.push(fe);
                     }
@@ -270,15 +217,8 @@ pub fn run(
         if let Some(e) = fatal {
             return Err(e);
         }
-        writer.commit().map_err(|e| {
-            Error::Index(format!(
-                "cannot commit the index in {}: {e}",
-                idx.dir.display()
-            ))
-        })?;
-        writer
-            .wait_merging_threads()
-            .map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+        writer.commit().map_err(|e| Error::Index(format!("cannot commit the index in {}: {e}", idx.dir.display())))?;
+        writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
     }
     summary.failed = summary.errors.len();
     summary.took_ms = start.elapsed().as_millis() as u64;

@@ -86,10 +86,7 @@ mod tests {
 
     #[test]
     fn splits_words() {
-        assert_eq!(
-            folded_words("pit-latrine, l'eau (O&M) 2019"),
-            vec!["pit", "latrine", "l", "eau", "o", "m", "2019"]
-        );
+        assert_eq!(folded_words("pit-latrine, l'eau (O&M) 2019"), vec!["pit", "latrine", "l", "eau", "o", "m", "2019"]);
         assert_eq!(word_count("  "), 0);
     }
 }

@@ -21,15 +21,11 @@ fn junk(n: usize, seed: u32) -> Vec<u8> {
 fn good_pdf() -> Vec<u8> {
     let items = vec![
         pdf::Item::Heading(1, "Borehole rehabilitation in Kitui".into()),
-        pdf::Item::Para("The sand dams recharged the shallow wells, but the handpumps failed for lack of spare parts.".into()),
+        pdf::Item::Para(
+            "The sand dams recharged the shallow wells, but the handpumps failed for lack of spare parts.".into(),
+        ),
     ];
-    pdf::write_pdf(
-        &items,
-        &pdf::Info {
-            title: "Kitui boreholes".into(),
-            ..Default::default()
-        },
-    )
+    pdf::write_pdf(&items, &pdf::Info { title: "Kitui boreholes".into(), ..Default::default() })
 }
 
 fn error_for<'a>(v: &'a serde_json::Value, name: &str) -> &'a str {
@@ -52,23 +48,15 @@ fn bad_files_are_reported_and_the_run_goes_on() {
     w("empty.txt", b"");
     w("random.pdf", &junk(5000, 7));
     w("random.docx", &junk(5000, 9));
-    let docx = std::fs::read(
-        util::corpus()
-            .join("reports/ghana-small-town-piped-water-systems-performance-review-2019.docx"),
-    )
-    .unwrap();
+    let docx =
+        std::fs::read(util::corpus().join("reports/ghana-small-town-piped-water-systems-performance-review-2019.docx"))
+            .unwrap();
     w("truncated.docx", &docx[..docx.len() / 3]);
     let pdf = good_pdf();
     w("truncated.pdf", &pdf[..pdf.len() / 2]);
-    w(
-        "invalid-utf8.txt",
-        b"Latrines \xe9vacu\xe9es au Burkina: la fosse \xe9tait pleine.\n",
-    );
+    w("invalid-utf8.txt", b"Latrines \xe9vacu\xe9es au Burkina: la fosse \xe9tait pleine.\n");
     w("good.pdf", &pdf);
-    w(
-        "good.md",
-        b"# Notes\n\nThe kiosk operators in Lusaka stopped paying the utility.\n",
-    );
+    w("good.md", b"# Notes\n\nThe kiosk operators in Lusaka stopped paying the utility.\n");
     let locked = dir.join("locked");
     std::fs::create_dir(&locked).unwrap();
     std::fs::write(locked.join("hidden.md"), "# Secret\n").unwrap();
@@ -79,20 +67,14 @@ fn bad_files_are_reported_and_the_run_goes_on() {
     set_mode(&locked, 0o755);
 
     assert_eq!(code, 2, "exit code 2 when some files failed: {v}");
-    assert_eq!(
-        v["indexed"], 3,
-        "good.pdf, good.md and invalid-utf8.txt go in: {v}"
-    );
+    assert_eq!(v["indexed"], 3, "good.pdf, good.md and invalid-utf8.txt go in: {v}");
     assert!(error_for(&v, "empty.txt").contains("empty"));
     assert!(error_for(&v, "random.pdf").contains("not a PDF"));
     assert!(error_for(&v, "random.docx").contains("not a DOCX"));
     assert!(!error_for(&v, "truncated.docx").is_empty());
     assert!(error_for(&v, "truncated.pdf").contains("PDF"));
     assert!(error_for(&v, "locked").contains("ermission"), "{v}");
-    assert_eq!(
-        v["failed"].as_u64().unwrap() as usize,
-        v["errors"].as_array().unwrap().len()
-    );
+    assert_eq!(v["failed"].as_u64().unwrap() as usize, v["errors"].as_array().unwrap().len());
 }
 
 #[test]
@@ -107,20 +89,10 @@ fn unwritable_index_or_bad_config_is_fatal_with_advice() {
     let cfg = tmp.path().join("cfg");
     std::fs::create_dir(&cfg).unwrap();
     std::fs::write(cfg.join("settings.toml"), "version = 1\nbogus = true\n").unwrap();
-    let out = util::run(&[
-        "--config",
-        s(&cfg),
-        "index",
-        "--index",
-        s(&tmp.path().join("i")),
-        s(&util::corpus()),
-    ]);
+    let out = util::run(&["--config", s(&cfg), "index", "--index", s(&tmp.path().join("i")), s(&util::corpus())]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("settings.toml") && err.contains("line"),
-        "{err}"
-    );
+    assert!(err.contains("settings.toml") && err.contains("line"), "{err}");
 }
 
 fn is_root() -> bool {
@@ -151,11 +123,7 @@ fn run_indexer(index: &Path, dir: &Path, tmp: &Path) -> (i32, serde_json::Value)
         .output()
         .expect("setpriv runs");
     let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     });
     (out.status.code().unwrap_or(-1), v)
 }

@@ -74,14 +74,8 @@ const FLOORS: [(&str, f64, f64); 4] = [
 
 #[test]
 fn tagging_precision_and_recall_against_labels() {
-    let labels: Labels =
-        toml::from_str(&std::fs::read_to_string(util::corpus().join("labels.toml")).unwrap())
-            .unwrap();
-    assert!(
-        labels.documents.len() >= 60,
-        "labels for {} documents",
-        labels.documents.len()
-    );
+    let labels: Labels = toml::from_str(&std::fs::read_to_string(util::corpus().join("labels.toml")).unwrap()).unwrap();
+    assert!(labels.documents.len() >= 60, "labels for {} documents", labels.documents.len());
     let config = Config::load_dir(&util::root().join("index-config")).unwrap();
     let enricher = Enricher::new(&config);
     let limits = Limits::default();
@@ -92,8 +86,7 @@ fn tagging_precision_and_recall_against_labels() {
     let mut misses: Vec<String> = Vec::new();
     for (path, label) in &labels.documents {
         let file = util::corpus().join(path);
-        let r = ingest::process(&file, path, &enricher, &limits)
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let r = ingest::process(&file, path, &enricher, &limits).unwrap_or_else(|e| panic!("{path}: {e}"));
         lang_ok += (r.language == label.language) as usize;
         doctype_ok += (r.doctype == label.doctype) as usize;
         year_found += r.year.is_some() as usize;
@@ -149,19 +142,8 @@ fn tagging_precision_and_recall_against_labels() {
     println!("language {lang_ok}/{n}, doctype {doctype_ok}/{n}, countries exact {country_ok}/{n}, year found {year_found}/{n}");
     for (fam, p_floor, r_floor) in FLOORS {
         let e = exact[fam];
-        assert!(
-            e.precision() >= p_floor,
-            "{fam} precision {:.3} below floor {p_floor}",
-            e.precision()
-        );
-        assert!(
-            e.recall() >= r_floor,
-            "{fam} recall {:.3} below floor {r_floor}",
-            e.recall()
-        );
+        assert!(e.precision() >= p_floor, "{fam} precision {:.3} below floor {p_floor}", e.precision());
+        assert!(e.recall() >= r_floor, "{fam} recall {:.3} below floor {r_floor}", e.recall());
     }
-    assert!(
-        lang_ok * 100 >= n * 95,
-        "language right on only {lang_ok}/{n}"
-    );
+    assert!(lang_ok * 100 >= n * 95, "language right on only {lang_ok}/{n}");
 }

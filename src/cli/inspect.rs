@@ -36,10 +36,7 @@ pub fn run(a: Args, config: &Config) -> i32 {
     }
     println!("title:     {}", r.title);
     println!("format:    {}", r.format.as_str());
-    println!(
-        "language:  {} (confidence {:.2})",
-        r.language, r.language_confidence
-    );
+    println!("language:  {} (confidence {:.2})", r.language, r.language_confidence);
     println!(
         "year:      {}",
         r.year
@@ -48,30 +45,14 @@ pub fn run(a: Args, config: &Config) -> i32 {
     );
     println!(
         "countries: {}",
-        r.country_mentions
-            .iter()
-            .map(|c| format!("{} ({})", c.code, c.mentions))
-            .collect::<Vec<_>>()
-            .join(", ")
+        r.country_mentions.iter().map(|c| format!("{} ({})", c.code, c.mentions)).collect::<Vec<_>>().join(", ")
     );
     println!("doctype:   {}", r.doctype);
     println!("words:     {} on {} page(s)", r.words, r.pages.len());
     for (family, tags) in &r.facets {
         for t in tags {
-            let ev: Vec<String> = t
-                .evidence
-                .iter()
-                .take(6)
-                .map(|e| format!("{:?} x{}", e.term, e.count))
-                .collect();
-            println!(
-                "{family:<14} {} [{:?}, score {} / {}] {}",
-                t.path,
-                t.source,
-                t.score,
-                t.threshold,
-                ev.join(", ")
-            );
+            let ev: Vec<String> = t.evidence.iter().take(6).map(|e| format!("{:?} x{}", e.term, e.count)).collect();
+            println!("{family:<14} {} [{:?}, score {} / {}] {}", t.path, t.source, t.score, t.threshold, ev.join(", "));
         }
     }
     for w in &r.warnings {

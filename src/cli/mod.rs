@@ -54,18 +54,16 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::FATAL
-            } else {
-                exit::OK
-            };
+            let code = if e.use_stderr() { exit::FATAL } else { exit::OK };
             let _ = e.print();
             return code;
         }
     };
     let config = || {
         Config::discover(cli.config.as_deref()).map_err(|e| {
-            eprintln!("error: {e}\nFix the file named above (or run without --config to use the built-in configuration).");
+            eprintln!(
+                "error: {e}\nFix the file named above (or run without --config to use the built-in configuration)."
+            );
         })
     };
     match cli.command {

@@ -56,11 +56,7 @@ pub fn run(a: Args) -> i32 {
         lang: a.lang,
         year_min: a.year_min,
         year_max: a.year_max,
-        sort: if a.newest {
-            Sort::Newest
-        } else {
-            Sort::Relevance
-        },
+        sort: if a.newest { Sort::Newest } else { Sort::Relevance },
         limit: a.limit,
         offset: a.offset,
     };
@@ -83,23 +79,10 @@ fn plain(html: &str) -> String {
 }
 
 fn print_human(r: &SearchResponse) {
-    println!(
-        "{} documents match {:?} ({} ms)\n",
-        r.total, r.query, r.took_ms
-    );
+    println!("{} documents match {:?} ({} ms)\n", r.total, r.query, r.took_ms);
     for (i, h) in r.hits.iter().enumerate() {
-        let year = h
-            .year
-            .map(|y| y.to_string())
-            .unwrap_or_else(|| "----".into());
-        println!(
-            "{:>2}. {} ({}, {}, {})",
-            i + 1,
-            h.title,
-            year,
-            h.language,
-            h.countries.join(" ")
-        );
+        let year = h.year.map(|y| y.to_string()).unwrap_or_else(|| "----".into());
+        println!("{:>2}. {} ({}, {}, {})", i + 1, h.title, year, h.language, h.countries.join(" "));
         println!("    {}  [{}]  score {:.2}", h.path, h.format, h.score);
         let tags: Vec<&str> = h.facets.values().flatten().map(|s| s.as_str()).collect();
         if !tags.is_empty() {
@@ -115,11 +98,7 @@ fn print_human(r: &SearchResponse) {
         if counts.is_empty() {
             continue;
         }
-        let list: Vec<String> = counts
-            .iter()
-            .take(8)
-            .map(|c| format!("{} ({})", c.path, c.count))
-            .collect();
+        let list: Vec<String> = counts.iter().take(8).map(|c| format!("{} ({})", c.path, c.count)).collect();
         println!("{family}: {}", list.join(", "));
     }
 }

@@ -46,25 +46,13 @@ pub fn run(a: Args) -> i32 {
             Err(e) => return fatal(e),
         }
     }
-    let stats = Stats {
-        documents: searcher.num_docs(),
-        facets,
-    };
+    let stats = Stats { documents: searcher.num_docs(), facets };
     if a.json {
         print_json(&stats);
         return exit::OK;
     }
     println!("{} documents in {}", stats.documents, a.index.display());
-    for fam in [
-        "format",
-        "language",
-        "doctype",
-        "country",
-        "context",
-        "technology",
-        "failure_cause",
-        "approach",
-    ] {
+    for fam in ["format", "language", "doctype", "country", "context", "technology", "failure_cause", "approach"] {
         println!("\n{fam}:");
         fn show(nodes: &[FacetNode], depth: usize) {
             for n in nodes {

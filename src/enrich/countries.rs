@@ -9,13 +9,16 @@ use crate::document::Zone;
 use crate::enrich::tagger::Tok;
 
 /// Phrases that contain a country name without naming the country.
-const NOT_COUNTRIES: [&str; 6] = [
+const NOT_COUNTRIES: [&str; 8] = [
     "Guinea worm",
     "Guinea worms",
     "ver de Guinee",
     "gusano de Guinea",
     "verme da Guine",
     "American Samoa",
+    // The handpump, not the country.
+    "India Mark",
+    "India MK",
 ];
 
 /// A compiled gazetteer.
@@ -29,14 +32,10 @@ impl CountryMatcher {
     pub fn new(countries: &[CountryDef]) -> CountryMatcher {
         let mut by_first: HashMap<String, Vec<(Vec<String>, String)>> = HashMap::new();
         let mut add = |name: &str, code: &str| {
-            let words: Vec<String> = crate::text::word_spans(name)
-                .map(|(a, b)| crate::text::fold_case(&name[a..b], false))
-                .collect();
+            let words: Vec<String> =
+                crate::text::word_spans(name).map(|(a, b)| crate::text::fold_case(&name[a..b], false)).collect();
             if let Some(first) = words.first() {
-                by_first
-                    .entry(first.clone())
-                    .or_default()
-                    .push((words, code.to_string()));
+                by_first.entry(first.clone()).or_default().push((words, code.to_string()));
             }
         };
         for c in countries {
@@ -63,9 +62,7 @@ impl CountryMatcher {
             if let Some(cands) = self.by_first.get(&toks[i].cased) {
                 for (words, code) in cands {
                     let end = i + words.len();
-                    if end <= toks.len()
-                        && words.iter().zip(&toks[i..end]).all(|(w, t)| *w == t.cased)
-                    {
+                    if end <= toks.len() && words.iter().zip(&toks[i..end]).all(|(w, t)| *w == t.cased) {
                         step = words.len();
                         if !code.is_empty() {
                             let e = out.entry(code.clone()).or_default();
@@ -110,7 +107,12 @@ mod tests {
     fn names_in_four_languages_longest_first() {
         let m = matcher();
         let mut t = Vec::new();
-        push_tokens(&mut t, "Projets au Sénégal, en Guinée-Bissau et en Côte d'Ivoire; Moçambique; Nigeria, not Niger.", Zone::Body, 1);
+        push_tokens(
+            &mut t,
+            "Projets au Sénégal, en Guinée-Bissau et en Côte d'Ivoire; Moçambique; Nigeria, not Niger.",
+            Zone::Body,
+            1,
+        );
         let c = m.count(&t);
         for code in ["SN", "GW", "CI", "MZ", "NG", "NE"] {
             assert!(c.contains_key(code), "{code} missing from {c:?}");
@@ -122,12 +124,7 @@ mod tests {
     fn case_matters_and_guinea_worm_is_not_a_country() {
         let m = matcher();
         let mut t = Vec::new();
-        push_tokens(
-            &mut t,
-            "They chad to turkey. Guinea worm eradication.",
-            Zone::Body,
-            1,
-        );
+        push_tokens(&mut t, "They chad to turkey. Guinea worm eradication. India Mark II pumps.", Zone::Body, 1);
         assert!(m.count(&t).is_empty(), "{:?}", m.count(&t));
         assert_eq!(m.resolve("Uganda").as_deref(), Some("UG"));
         assert_eq!(m.resolve("KE").as_deref(), Some("KE"));

@@ -68,10 +68,7 @@ const MONTHS: [&str; 60] = [
 
 /// The latest plausible year: next year.
 pub fn max_year() -> u32 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     (1970 + secs / 31_556_952) as u32 + 1
 }
 
@@ -106,9 +103,8 @@ pub fn year_word(s: &str) -> Option<u32> {
 /// The year of the first date written in `text`: a month name followed by a year, or a
 /// numeric day-month-year or year-month-day date.
 pub fn first_date_year(text: &str) -> Option<u32> {
-    let words: Vec<(usize, String)> = crate::text::word_spans(text)
-        .map(|(a, b)| (a, crate::text::fold(&text[a..b])))
-        .collect();
+    let words: Vec<(usize, String)> =
+        crate::text::word_spans(text).map(|(a, b)| (a, crate::text::fold(&text[a..b]))).collect();
     let mut best: Option<(usize, u32)> = None;
     for (i, (pos, w)) in words.iter().enumerate() {
         if !MONTHS.contains(&w.as_str()) {
@@ -131,8 +127,7 @@ pub fn first_date_year(text: &str) -> Option<u32> {
     }
     // Numeric dates: dd/mm/yyyy, dd.mm.yyyy, dd-mm-yyyy, yyyy-mm-dd.
     let b = text.as_bytes();
-    let digits =
-        |i: usize, n: usize| i + n <= b.len() && b[i..i + n].iter().all(u8::is_ascii_digit);
+    let digits = |i: usize, n: usize| i + n <= b.len() && b[i..i + n].iter().all(u8::is_ascii_digit);
     let limit = best.map(|(p, _)| p).unwrap_or(b.len());
     let mut i = 0;
     while i < limit {
@@ -187,34 +182,19 @@ mod tests {
 
     #[test]
     fn first_date_in_text() {
-        assert_eq!(
-            first_date_year("Final report\nMarch 2017\nPrepared for..."),
-            Some(2017)
-        );
-        assert_eq!(
-            first_date_year("Rapport, 12 juin 2021, Ouagadougou"),
-            Some(2021)
-        );
+        assert_eq!(first_date_year("Final report\nMarch 2017\nPrepared for..."), Some(2017));
+        assert_eq!(first_date_year("Rapport, 12 juin 2021, Ouagadougou"), Some(2021));
         assert_eq!(first_date_year("Informe de marzo de 2019"), Some(2019));
         assert_eq!(first_date_year("Relatório, agosto de 2020"), Some(2020));
-        assert_eq!(
-            first_date_year("Meeting held on 15/03/2018 in Kampala; in May 2019 again"),
-            Some(2018)
-        );
+        assert_eq!(first_date_year("Meeting held on 15/03/2018 in Kampala; in May 2019 again"), Some(2018));
         assert_eq!(first_date_year("Date: 2018-03-15"), Some(2018));
         assert_eq!(first_date_year("We may return in 300 days"), None);
-        assert_eq!(
-            first_date_year("Pumps installed 1998-2004 under phase two"),
-            None
-        );
+        assert_eq!(first_date_year("Pumps installed 1998-2004 under phase two"), None);
     }
 
     #[test]
     fn year_word_in_title() {
-        assert_eq!(
-            year_word("Evaluation of the WASH programme 2012-2016"),
-            Some(2012)
-        );
+        assert_eq!(year_word("Evaluation of the WASH programme 2012-2016"), Some(2012));
         assert_eq!(year_word("Report 12345"), None);
     }
 }

@@ -73,16 +73,10 @@ pub fn detect(text: &str, declared: Option<&str>, settings: &LanguageSettings) -
             return (code.to_string(), round2(info.confidence()));
         }
     }
-    let allow: Vec<Lang> = settings
-        .served
-        .iter()
-        .filter_map(|c| from_code(c))
-        .collect();
+    let allow: Vec<Lang> = settings.served.iter().filter_map(|c| from_code(c)).collect();
     if !allow.is_empty() {
         if let Some(info) = Detector::with_allowlist(allow).detect(&sample) {
-            if info.confidence() >= settings.min_confidence
-                || (info.is_reliable() && declared.is_none())
-            {
+            if info.confidence() >= settings.min_confidence || (info.is_reliable() && declared.is_none()) {
                 return (iso639_1(info.lang()).to_string(), round2(info.confidence()));
             }
         }

@@ -12,9 +12,7 @@ pub mod tagger;
 use std::collections::BTreeMap;
 
 use crate::config::{check_path_syntax, family_of, Config, TAGGED_FAMILIES};
-use crate::document::{
-    Block, BlockKind, CountryMention, Extracted, PageText, Record, Tag, TagSource, Zone,
-};
+use crate::document::{Block, BlockKind, CountryMention, Extracted, PageText, Record, Tag, TagSource, Zone};
 use countries::CountryMatcher;
 use tagger::{push_tokens, Tagger, Tok};
 
@@ -58,41 +56,28 @@ impl Enricher {
         let full_text = doc.full_text();
         let words = crate::text::word_count(&full_text);
 
-        let (language, language_confidence) = match doc
-            .declared
-            .language
-            .as_deref()
-            .and_then(language::normalise_declared)
-        {
-            Some(l) => (l, 1.0),
-            None => language::detect(
-                &full_text,
-                doc.metadata.language.as_deref(),
-                &settings.languages,
-            ),
-        };
+        let (language, language_confidence) =
+            match doc.declared.language.as_deref().and_then(language::normalise_declared) {
+                Some(l) => (l, 1.0),
+                None => language::detect(&full_text, doc.metadata.language.as_deref(), &settings.languages),
+            };
         let title = self.title(&doc, &source.path);
         let toks = self.tokens(&doc, &title);
-        let lang_filter = settings
-            .languages
-            .served
-            .contains(&language)
-            .then_some(language.as_str());
+        let lang_filter = settings.languages.served.contains(&language).then_some(language.as_str());
 
         // Year: declared, then a date early in the text, then the file's properties, then the title.
         let early: String = full_text.chars().take(3000).collect();
-        let (year, year_source) =
-            if let Some(y) = doc.declared.date.as_deref().and_then(dates::year_of) {
-                (Some(y), Some("declared"))
-            } else if let Some(y) = dates::first_date_year(&early) {
-                (Some(y), Some("text"))
-            } else if let Some(y) = doc.metadata.date.as_deref().and_then(dates::year_of) {
-                (Some(y), Some("metadata"))
-            } else if let Some(y) = dates::year_word(&title) {
-                (Some(y), Some("title"))
-            } else {
-                (None, None)
-            };
+        let (year, year_source) = if let Some(y) = doc.declared.date.as_deref().and_then(dates::year_of) {
+            (Some(y), Some("declared"))
+        } else if let Some(y) = dates::first_date_year(&early) {
+            (Some(y), Some("text"))
+        } else if let Some(y) = doc.metadata.date.as_deref().and_then(dates::year_of) {
+            (Some(y), Some("metadata"))
+        } else if let Some(y) = dates::year_word(&title) {
+            (Some(y), Some("title"))
+        } else {
+            (None, None)
+        };
 
         // Countries: declared ones, then those named often enough (or in the title).
         let mut mentions: Vec<CountryMention> = Vec::new();
@@ -103,47 +88,33 @@ impl Enricher {
             }
         }
         let counted = self.countries.count(&toks);
-        let mut found: Vec<(String, u32, u32)> =
-            counted.into_iter().map(|(c, (b, t))| (c, b, t)).collect();
+        let mut found: Vec<(String, u32, u32)> = counted.into_iter().map(|(c, (b, t))| (c, b, t)).collect();
         found.sort_by(|a, b| (b.1 + 3 * b.2).cmp(&(a.1 + 3 * a.2)).then(a.0.cmp(&b.0)));
+        let found_once: Vec<String> = found.iter().filter(|f| f.1 + f.2 > 0).map(|f| f.0.clone()).collect();
         for (code, body, in_title) in found {
             if let Some(m) = mentions.iter_mut().find(|m| m.code == code) {
                 m.mentions = body + in_title;
             } else if in_title > 0 || body as usize >= settings.tagging.country_min_mentions {
-                mentions.push(CountryMention {
-                    code,
-                    mentions: body + in_title,
-                });
+                mentions.push(CountryMention { code, mentions: body + in_title });
             }
+        }
+        // A document that names one country once, and no other, is about that country.
+        if mentions.is_empty() && found_once.len() == 1 {
+            mentions.push(CountryMention { code: found_once[0].clone(), mentions: 1 });
         }
         let countries = mentions.iter().map(|m| m.code.clone()).collect();
 
         // Facets: evidence from the text, replaced per family by declared facets.
         let mut facets: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
-        for tag in self.tagger.tag(
-            &toks,
-            lang_filter,
-            words,
-            settings.tagging.length_norm_words,
-        ) {
-            facets
-                .entry(family_of(&tag.path).unwrap_or("").to_string())
-                .or_default()
-                .push(tag);
+        for tag in self.tagger.tag(&toks, lang_filter, words, settings.tagging.length_norm_words) {
+            facets.entry(family_of(&tag.path).unwrap_or("").to_string()).or_default().push(tag);
         }
         let mut explicit: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
         let keyword_paths = doc.metadata.keywords.iter().filter(|k| k.starts_with('/'));
         for p in doc.declared.facets.iter().chain(keyword_paths) {
             let p = p.trim().trim_end_matches('/');
-            let Some(def) = self
-                .config
-                .taxonomy
-                .get(p)
-                .filter(|_| check_path_syntax(p).is_ok())
-            else {
-                warnings.push(format!(
-                    "declared facet {p:?} is not in taxonomy.toml; ignored"
-                ));
+            let Some(def) = self.config.taxonomy.get(p).filter(|_| check_path_syntax(p).is_ok()) else {
+                warnings.push(format!("declared facet {p:?} is not in taxonomy.toml; ignored"));
                 continue;
             };
             let fam = family_of(p).unwrap_or("").to_string();
@@ -154,9 +125,7 @@ impl Enricher {
             if list.iter().any(|t| t.path == p) {
                 continue;
             }
-            let text_tag = facets
-                .get(&fam)
-                .and_then(|v| v.iter().find(|t| t.path == p));
+            let text_tag = facets.get(&fam).and_then(|v| v.iter().find(|t| t.path == p));
             list.push(Tag {
                 path: p.to_string(),
                 label: def.label.clone(),
@@ -171,22 +140,9 @@ impl Enricher {
         }
 
         let doctype = self.doctype(&doc, &title, &early, lang_filter);
-        let pages = doc
-            .pages
-            .iter()
-            .map(|p| PageText {
-                number: p.number,
-                text: p.text(),
-            })
-            .collect();
+        let pages = doc.pages.iter().map(|p| PageText { number: p.number, text: p.text() }).collect();
         let mut keywords = doc.declared.keywords.clone();
-        keywords.extend(
-            doc.metadata
-                .keywords
-                .iter()
-                .filter(|k| !k.starts_with('/'))
-                .cloned(),
-        );
+        keywords.extend(doc.metadata.keywords.iter().filter(|k| !k.starts_with('/')).cloned());
         let mut authors = doc.declared.authors.clone();
         authors.extend(doc.metadata.authors.iter().cloned());
         if let Some(org) = &doc.declared.organisation {
@@ -208,11 +164,7 @@ impl Enricher {
             country_mentions: mentions,
             doctype,
             keywords,
-            description: doc
-                .declared
-                .description
-                .clone()
-                .or(doc.metadata.description.clone()),
+            description: doc.declared.description.clone().or(doc.metadata.description.clone()),
             facets,
             words,
             warnings,
@@ -223,28 +175,14 @@ impl Enricher {
     /// Title: declared, then the file's own (unless it is a placeholder), then the first
     /// heading, then a short first line, then the file name.
     fn title(&self, doc: &Extracted, path: &str) -> String {
-        if let Some(t) = doc
-            .declared
-            .title
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-        {
+        if let Some(t) = doc.declared.title.as_deref().filter(|t| !t.trim().is_empty()) {
             return t.trim().to_string();
         }
-        if let Some(t) = doc
-            .metadata
-            .title
-            .as_deref()
-            .map(clean_title)
-            .filter(|t| !is_placeholder_title(t))
-        {
+        if let Some(t) = doc.metadata.title.as_deref().map(clean_title).filter(|t| !is_placeholder_title(t)) {
             return t;
         }
         let first_blocks: Vec<&Block> = doc.pages.iter().flat_map(|p| &p.blocks).take(12).collect();
-        if let Some(b) = first_blocks
-            .iter()
-            .find(|b| matches!(b.kind, BlockKind::Heading(l) if l <= 2))
-        {
+        if let Some(b) = first_blocks.iter().find(|b| matches!(b.kind, BlockKind::Heading(l) if l <= 2)) {
             return b.text.clone();
         }
         if let Some(b) = first_blocks.iter().find(|b| {
@@ -254,10 +192,7 @@ impl Enricher {
             return b.text.clone();
         }
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        name.rsplit_once('.')
-            .map(|(s, _)| s)
-            .unwrap_or(name)
-            .replace(['-', '_'], " ")
+        name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name).replace(['-', '_'], " ")
     }
 
     /// Tokens of the document with their zones: title, keywords and description, then the pages;
@@ -265,12 +200,10 @@ impl Enricher {
     fn tokens(&self, doc: &Extracted, title: &str) -> Vec<Tok> {
         let mut toks = Vec::new();
         let title_folded = crate::text::fold(title);
-        let first_blocks_hold_title = doc.pages.first().is_some_and(|p| {
-            p.blocks
-                .iter()
-                .take(4)
-                .any(|b| crate::text::fold(&b.text) == title_folded)
-        });
+        let first_blocks_hold_title = doc
+            .pages
+            .first()
+            .is_some_and(|p| p.blocks.iter().take(4).any(|b| crate::text::fold(&b.text) == title_folded));
         if !first_blocks_hold_title {
             push_tokens(&mut toks, title, Zone::Title, 1);
         }
@@ -283,10 +216,7 @@ impl Enricher {
             for (i, b) in page.blocks.iter().enumerate() {
                 let folded = crate::text::fold(&b.text);
                 let short = crate::text::word_count(&b.text) <= 6;
-                let names_refs = short
-                    && refs
-                        .iter()
-                        .any(|r| folded.trim_end_matches([':', '.']).trim() == r);
+                let names_refs = short && refs.iter().any(|r| folded.trim_end_matches([':', '.']).trim() == r);
                 let level = match b.kind {
                     BlockKind::Heading(l) => l,
                     BlockKind::Text => 9,
@@ -314,16 +244,9 @@ impl Enricher {
     }
 
     fn doctype(&self, doc: &Extracted, title: &str, early: &str, lang: Option<&str>) -> String {
-        for d in [&doc.declared.doctype, &doc.metadata.doctype]
-            .into_iter()
-            .flatten()
-        {
+        for d in [&doc.declared.doctype, &doc.metadata.doctype].into_iter().flatten() {
             let d = d.trim().to_ascii_lowercase();
-            let path = if d.starts_with("/doctype/") {
-                d.clone()
-            } else {
-                format!("/doctype/{}", d.replace(' ', "-"))
-            };
+            let path = if d.starts_with("/doctype/") { d.clone() } else { format!("/doctype/{}", d.replace(' ', "-")) };
             if self.config.taxonomy.doctypes.iter().any(|t| t.path == path) {
                 return path;
             }
@@ -332,10 +255,10 @@ impl Enricher {
         push_tokens(&mut toks, title, Zone::Title, 1);
         let head: String = early.chars().take(1500).collect();
         push_tokens(&mut toks, &head, Zone::Body, 1);
-        self.doctypes
-            .best(&toks, lang)
-            .map(|(p, _)| p)
-            .unwrap_or_else(|| "/doctype/report".to_string())
+        self.doctypes.best(&toks, lang).unwrap_or_else(|| {
+            // Web pages are articles more often than reports.
+            if doc.format == crate::document::Format::Html { "/doctype/article" } else { "/doctype/report" }.to_string()
+        })
     }
 }
 
@@ -349,23 +272,9 @@ fn clean_title(t: &str) -> String {
 fn is_placeholder_title(t: &str) -> bool {
     let l = t.to_ascii_lowercase();
     l.is_empty()
-        || [
-            "untitled",
-            "document",
-            "document1",
-            "title",
-            "titre",
-            "sans titre",
-            "slide 1",
-            "no title",
-            "presentation",
-        ]
-        .contains(&l.as_str())
-        || [
-            ".doc", ".docx", ".pdf", ".odt", ".indd", ".rtf", ".dvi", ".tex",
-        ]
-        .iter()
-        .any(|e| l.ends_with(e))
+        || ["untitled", "document", "document1", "title", "titre", "sans titre", "slide 1", "no title", "presentation"]
+            .contains(&l.as_str())
+        || [".doc", ".docx", ".pdf", ".odt", ".indd", ".rtf", ".dvi", ".tex"].iter().any(|e| l.ends_with(e))
         || l.chars().filter(|c| c.is_alphabetic()).count() < 3
 }
 
@@ -385,10 +294,7 @@ mod tests {
     }
 
     fn source() -> Source {
-        Source {
-            id: "x".into(),
-            path: "notes/mzimba-review.md".into(),
-        }
+        Source { id: "x".into(), path: "notes/mzimba-review.md".into() }
     }
 
     #[test]
@@ -406,8 +312,7 @@ mod tests {
         assert_eq!(r.language, "en");
         assert_eq!(r.countries, vec!["MW"]);
         assert!(
-            r.facet_paths("technology")
-                .contains(&"/technology/water/borehole/handpump".to_string()),
+            r.facet_paths("technology").contains(&"/technology/water/borehole/handpump".to_string()),
             "{:?}",
             r.facets
         );
@@ -416,26 +321,15 @@ mod tests {
     #[test]
     fn declared_facets_win_and_unknown_ones_warn() {
         let e = Enricher::new(&Config::builtin().unwrap());
-        let mut d = doc(vec![Block::text(
-            "Handpumps, handpumps and more handpumps in the village.",
-        )]);
-        d.declared.facets = vec![
-            "/technology/water/spring".into(),
-            "/technology/nonsense".into(),
-        ];
+        let mut d = doc(vec![Block::text("Handpumps, handpumps and more handpumps in the village.")]);
+        d.declared.facets = vec!["/technology/water/spring".into(), "/technology/nonsense".into()];
         d.declared.title = Some("Declared".into());
         d.declared.countries = vec!["Uganda".into()];
         let r = e.enrich(d, &source());
         assert_eq!(r.title, "Declared");
-        assert_eq!(
-            r.facet_paths("technology"),
-            vec!["/technology/water/spring"]
-        );
+        assert_eq!(r.facet_paths("technology"), vec!["/technology/water/spring"]);
         assert_eq!(r.facets["technology"][0].source, TagSource::Explicit);
-        assert!(r
-            .warnings
-            .iter()
-            .any(|w| w.contains("/technology/nonsense")));
+        assert!(r.warnings.iter().any(|w| w.contains("/technology/nonsense")));
         assert_eq!(r.countries, vec!["UG"]);
     }
 

@@ -1,11 +1,12 @@
 //! Facet tagging by evidence: trigger terms of `taxonomy.toml` found in the document, weighted by
-//! where they occur (title, heading, body; references count nothing), summed per facet and up
-//! the hierarchy, and compared with the facet's threshold scaled by the document's length.
+//! where they occur (title, heading, body; references count nothing), summed per facet (a parent
+//! is tagged by its own generic terms only: summing the children's evidence made vague tags), and
+//! compared with the facet's threshold scaled by the document's length.
 //! Every tag keeps its evidence: which terms, how often, where, and on which pages.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::config::{Defaults, FacetDef, Trigger};
+use crate::config::{Defaults, FacetDef, Phrase, Trigger, PROXIMITY_WINDOW};
 use crate::document::{Evidence, Tag, TagSource, Zone};
 
 /// A word of the document with its place.
@@ -24,12 +25,7 @@ pub struct Tok {
 impl Tok {
     /// A boundary between blocks: no phrase matches across it.
     pub fn boundary() -> Tok {
-        Tok {
-            lower: String::new(),
-            cased: String::new(),
-            zone: Zone::Body,
-            page: 0,
-        }
+        Tok { lower: String::new(), cased: String::new(), zone: Zone::Body, page: 0 }
     }
     fn is_boundary(&self) -> bool {
         self.lower.is_empty()
@@ -40,15 +36,18 @@ impl Tok {
 pub struct Tagger {
     facets: Vec<FacetDef>,
     weights: Defaults,
-    /// First word (lowercase) -> (facet, trigger) for case-insensitive triggers.
-    exact: HashMap<String, Vec<(usize, usize)>>,
-    /// First word (case kept) -> (facet, trigger) for case-sensitive triggers.
-    cased: HashMap<String, Vec<(usize, usize)>>,
+    /// First word (lowercase) -> (facet, trigger, alternative) for case-insensitive triggers.
+    exact: HashMap<String, Vec<Key>>,
+    /// First word (case kept) -> (facet, trigger, alternative) for case-sensitive triggers.
+    cased: HashMap<String, Vec<Key>>,
     /// Triggers whose first word is a prefix.
-    prefixed: Vec<(usize, usize)>,
+    prefixed: Vec<Key>,
     /// Parent facet index of each facet (within the family).
     parent: Vec<Option<usize>>,
 }
+
+/// (facet, trigger, alternative of the trigger's first group).
+type Key = (usize, usize, usize);
 
 /// Raw evidence for one facet.
 #[derive(Debug, Default, Clone)]
@@ -61,36 +60,31 @@ fn word_matches(w: &crate::config::TriggerWord, tok: &str) -> bool {
     if w.prefix {
         tok.starts_with(&w.text)
     } else {
-        tok == w.text
-            || tok
-                .strip_prefix(w.text.as_str())
-                .is_some_and(|rest| rest == "s" || rest == "es")
+        tok == w.text || tok.strip_prefix(w.text.as_str()).is_some_and(|rest| rest == "s" || rest == "es")
     }
 }
 
 impl Tagger {
     /// Compiles the facets.
     pub fn new(facets: &[FacetDef], weights: &Defaults) -> Tagger {
-        let mut exact: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-        let mut cased: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut exact: HashMap<String, Vec<Key>> = HashMap::new();
+        let mut cased: HashMap<String, Vec<Key>> = HashMap::new();
         let mut prefixed = Vec::new();
         for (fi, f) in facets.iter().enumerate() {
             for (ti, t) in f.triggers.iter().enumerate() {
-                let w = &t.words[0];
-                if w.prefix {
-                    prefixed.push((fi, ti));
-                } else if t.case_sensitive {
-                    cased.entry(w.text.clone()).or_default().push((fi, ti));
-                } else {
-                    exact.entry(w.text.clone()).or_default().push((fi, ti));
+                for (ai, alt) in t.alts.iter().enumerate() {
+                    let w = &alt[0];
+                    if w.prefix {
+                        prefixed.push((fi, ti, ai));
+                    } else if t.case_sensitive {
+                        cased.entry(w.text.clone()).or_default().push((fi, ti, ai));
+                    } else {
+                        exact.entry(w.text.clone()).or_default().push((fi, ti, ai));
+                    }
                 }
             }
         }
-        let index: HashMap<&str, usize> = facets
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.path.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> = facets.iter().enumerate().map(|(i, f)| (f.path.as_str(), i)).collect();
         let parent = facets
             .iter()
             .map(|f| {
@@ -98,14 +92,7 @@ impl Tagger {
                 index.get(p).copied()
             })
             .collect();
-        Tagger {
-            facets: facets.to_vec(),
-            weights: weights.clone(),
-            exact,
-            cased,
-            prefixed,
-            parent,
-        }
+        Tagger { facets: facets.to_vec(), weights: weights.clone(), exact, cased, prefixed, parent }
     }
 
     fn weight(&self, zone: Zone) -> f64 {
@@ -117,41 +104,52 @@ impl Tagger {
         }
     }
 
-    fn trigger(&self, (fi, ti): (usize, usize)) -> &Trigger {
-        &self.facets[fi].triggers[ti]
-    }
-
-    /// Length of the match of trigger `t` at `toks[i..]`, if it matches.
-    fn match_at(t: &Trigger, toks: &[Tok], i: usize) -> Option<usize> {
-        if i + t.words.len() > toks.len() {
+    /// Length of the match of `phrase` at `toks[i..]`, if it matches.
+    fn phrase_at(phrase: &Phrase, case_sensitive: bool, toks: &[Tok], i: usize) -> Option<usize> {
+        if i + phrase.len() > toks.len() {
             return None;
         }
-        for (k, w) in t.words.iter().enumerate() {
+        for (k, w) in phrase.iter().enumerate() {
             let tok = &toks[i + k];
             if tok.is_boundary() {
                 return None;
             }
-            let text = if t.case_sensitive {
-                &tok.cased
-            } else {
-                &tok.lower
-            };
+            let text = if case_sensitive { &tok.cased } else { &tok.lower };
             if !word_matches(w, text) {
                 return None;
             }
         }
-        Some(t.words.len())
+        Some(phrase.len())
     }
 
-    fn lookup<'a>(
-        map: &'a HashMap<String, Vec<(usize, usize)>>,
-        word: &str,
-        out: &mut Vec<&'a (usize, usize)>,
-    ) {
-        for key in [Some(word), word.strip_suffix('s'), word.strip_suffix("es")]
-            .into_iter()
-            .flatten()
-        {
+    /// Length of the match of alternative `ai` of trigger `t` at `toks[i..]`, with every other
+    /// group of a proximity trigger found nearby in the same block.
+    fn match_at(t: &Trigger, ai: usize, toks: &[Tok], i: usize) -> Option<usize> {
+        let n = Self::phrase_at(&t.alts[ai], t.case_sensitive, toks, i)?;
+        if t.near.is_empty() {
+            return Some(n);
+        }
+        let mut lo = i;
+        while lo > 0 && i - lo < PROXIMITY_WINDOW && !toks[lo - 1].is_boundary() {
+            lo -= 1;
+        }
+        let mut hi = i + n;
+        while hi < toks.len() && hi - (i + n) < PROXIMITY_WINDOW && !toks[hi].is_boundary() {
+            hi += 1;
+        }
+        for group in &t.near {
+            let found = (lo..hi)
+                .filter(|&j| j < i || j >= i + n)
+                .any(|j| group.iter().any(|alt| Self::phrase_at(alt, t.case_sensitive, &toks[..hi], j).is_some()));
+            if !found {
+                return None;
+            }
+        }
+        Some(n)
+    }
+
+    fn lookup<'a>(map: &'a HashMap<String, Vec<Key>>, word: &str, out: &mut Vec<&'a Key>) {
+        for key in [Some(word), word.strip_suffix('s'), word.strip_suffix("es")].into_iter().flatten() {
             if let Some(v) = map.get(key) {
                 out.extend(v.iter());
             }
@@ -161,16 +159,10 @@ impl Tagger {
     /// Tags a document. `lang` limits the triggers to that language and `any`; `None` tries all.
     /// `words` is the document's length, `length_norm` the length above which more evidence is
     /// needed.
-    pub fn tag(
-        &self,
-        toks: &[Tok],
-        lang: Option<&str>,
-        words: usize,
-        length_norm: usize,
-    ) -> Vec<Tag> {
+    fn find(&self, toks: &[Tok], lang: Option<&str>) -> Vec<Found> {
         let mut found: Vec<Found> = vec![Found::default(); self.facets.len()];
         let mut covered: Vec<usize> = vec![0; self.facets.len()];
-        let mut cands: Vec<&(usize, usize)> = Vec::new();
+        let mut cands: Vec<&Key> = Vec::new();
         for i in 0..toks.len() {
             let tok = &toks[i];
             if tok.is_boundary() {
@@ -179,26 +171,25 @@ impl Tagger {
             cands.clear();
             Self::lookup(&self.exact, &tok.lower, &mut cands);
             Self::lookup(&self.cased, &tok.cased, &mut cands);
-            cands.extend(self.prefixed.iter().filter(|&&(fi, ti)| {
-                tok.lower
-                    .starts_with(&self.facets[fi].triggers[ti].words[0].text)
-            }));
-            // Longest trigger first, so that "India Mark II" wins over "India Mark".
-            cands.sort_by_key(|&&(fi, ti)| {
-                std::cmp::Reverse(self.facets[fi].triggers[ti].words.len())
-            });
+            cands.extend(
+                self.prefixed
+                    .iter()
+                    .filter(|&&(fi, ti, ai)| tok.lower.starts_with(&self.facets[fi].triggers[ti].alts[ai][0].text)),
+            );
+            // Longest phrase first, so that "India Mark II" wins over "India Mark".
+            cands.sort_by_key(|&&(fi, ti, ai)| std::cmp::Reverse(self.facets[fi].triggers[ti].alts[ai].len()));
             cands.dedup();
-            for &&(fi, ti) in &cands {
+            for &&(fi, ti, ai) in &cands {
                 if covered[fi] > i {
                     continue;
                 }
-                let t = self.trigger((fi, ti));
+                let t = &self.facets[fi].triggers[ti];
                 if let Some(l) = lang {
                     if t.lang != l && t.lang != "any" {
                         continue;
                     }
                 }
-                if let Some(n) = Self::match_at(t, toks, i) {
+                if let Some(n) = Self::match_at(t, ai, toks, i) {
                     covered[fi] = i + n;
                     let f = &mut found[fi];
                     f.score += self.weight(tok.zone);
@@ -209,15 +200,12 @@ impl Tagger {
                 }
             }
         }
-        // Sum up the hierarchy: a parent collects its children's evidence.
-        let mut total: Vec<f64> = found.iter().map(|f| f.score).collect();
-        let mut order: Vec<usize> = (0..self.facets.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.facets[i].path.matches('/').count()));
-        for &i in &order {
-            if let Some(p) = self.parent[i] {
-                total[p] += total[i];
-            }
-        }
+        found
+    }
+
+    pub fn tag(&self, toks: &[Tok], lang: Option<&str>, words: usize, length_norm: usize) -> Vec<Tag> {
+        let found = self.find(toks, lang);
+        let total: Vec<f64> = found.iter().map(|f| f.score).collect();
         let scale = (words as f64 / length_norm.max(1) as f64).sqrt().max(1.0);
         let tagged: Vec<usize> = (0..self.facets.len())
             .filter(|&i| total[i] > 0.0 && total[i] >= self.facets[i].min_score * scale)
@@ -238,21 +226,16 @@ impl Tagger {
                 continue;
             }
             let f = &self.facets[i];
-            let mut evidence = Vec::new();
-            // Own terms, then the descendants' that added to the score.
-            for (j, fj) in self.facets.iter().enumerate() {
-                if j != i && !fj.path.starts_with(&format!("{}/", f.path)) {
-                    continue;
-                }
-                for (&ti, (count, zones, pages)) in &found[j].terms {
-                    evidence.push(Evidence {
-                        term: fj.triggers[ti].term.clone(),
-                        count: *count,
-                        zones: zones.iter().copied().collect(),
-                        pages: pages.iter().copied().filter(|&p| p > 0).collect(),
-                    });
-                }
-            }
+            let mut evidence: Vec<Evidence> = found[i]
+                .terms
+                .iter()
+                .map(|(&ti, (count, zones, pages))| Evidence {
+                    term: f.triggers[ti].term.clone(),
+                    count: *count,
+                    zones: zones.iter().copied().collect(),
+                    pages: pages.iter().copied().filter(|&p| p > 0).collect(),
+                })
+                .collect();
             evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.term.cmp(&b.term)));
             tags.push(Tag {
                 path: f.path.clone(),
@@ -266,13 +249,17 @@ impl Tagger {
         tags
     }
 
-    /// The best-scoring facet (used for document types), with its score, if any reaches its
-    /// threshold. No hierarchy, no length scaling.
-    pub fn best(&self, toks: &[Tok], lang: Option<&str>) -> Option<(String, f64)> {
-        let tags = self.tag(toks, lang, 0, 1);
-        tags.into_iter()
-            .max_by(|a, b| a.score.total_cmp(&b.score))
-            .map(|t| (t.path, t.score))
+    /// The best-scoring facet (used for document types): a classification, so the single
+    /// highest score wins once it reaches one body occurrence; ties go to the facet listed first.
+    pub fn best(&self, toks: &[Tok], lang: Option<&str>) -> Option<String> {
+        let found = self.find(toks, lang);
+        let mut best: Option<(usize, f64)> = None;
+        for (i, f) in found.iter().enumerate() {
+            if f.score >= self.weights.body_weight && best.is_none_or(|(_, s)| f.score > s) {
+                best = Some((i, f.score));
+            }
+        }
+        best.map(|(i, _)| self.facets[i].path.clone())
     }
 }
 
@@ -286,12 +273,7 @@ pub fn push_tokens(out: &mut Vec<Tok>, text: &str, zone: Zone, page: u32) {
     for (a, b) in crate::text::word_spans(text) {
         let w = &text[a..b];
         let cased = crate::text::fold_case(w, false);
-        out.push(Tok {
-            lower: cased.to_lowercase(),
-            cased,
-            zone,
-            page,
-        });
+        out.push(Tok { lower: cased.to_lowercase(), cased, zone, page });
     }
 }
 
@@ -327,16 +309,9 @@ mod tests {
         let tags = t.tag(&d, Some("en"), 200, 2500);
         let p = paths(&tags);
         assert!(p.contains(&"/technology/water/borehole/handpump"), "{p:?}");
-        assert!(
-            p.contains(&"/failure_cause/operation-maintenance/spare-parts-supply-chain"),
-            "{p:?}"
-        );
+        assert!(p.contains(&"/failure_cause/operation-maintenance/spare-parts-supply-chain"), "{p:?}");
         let hp = tags.iter().find(|t| t.path.ends_with("/handpump")).unwrap();
-        let e = hp
-            .evidence
-            .iter()
-            .find(|e| e.term.to_lowercase().contains("handpump"))
-            .unwrap();
+        let e = hp.evidence.iter().find(|e| e.term.to_lowercase().contains("handpump")).unwrap();
         assert!(e.zones.contains(&Zone::Title) && e.zones.contains(&Zone::Body));
         assert!(hp.score >= hp.threshold);
     }
@@ -344,14 +319,8 @@ mod tests {
     #[test]
     fn a_passing_mention_does_not_tag() {
         let t = tagger();
-        let d = toks(&[(
-            "The report also notes that a septic tank was built at the office.",
-            Zone::Body,
-        )]);
-        let p = paths(&t.tag(&d, Some("en"), 15, 2500))
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
+        let d = toks(&[("The report also notes that a septic tank was built at the office.", Zone::Body)]);
+        let p = paths(&t.tag(&d, Some("en"), 15, 2500)).into_iter().map(String::from).collect::<Vec<_>>();
         assert!(!p.iter().any(|p| p.contains("septic-tank")), "{p:?}");
     }
 
@@ -362,39 +331,43 @@ mod tests {
             ("Smith (2010) Arsenic in groundwater: fluoride and arsenic removal. Arsenic Journal.", Zone::References),
             ("Arsenic mitigation handbook, arsenic arsenic.", Zone::References),
         ]);
-        assert!(t
-            .tag(&d, Some("en"), 20, 2500)
-            .iter()
-            .all(|t| !t.path.contains("geogenic")));
+        assert!(t.tag(&d, Some("en"), 20, 2500).iter().all(|t| !t.path.contains("geogenic")));
     }
 
     #[test]
     fn other_language_triggers_are_not_tried_when_language_is_known() {
         let t = tagger();
         let d = toks(&[("Fosse septique fosse septique fosse septique", Zone::Body)]);
-        assert!(paths(&t.tag(&d, Some("fr"), 6, 2500))
-            .iter()
-            .any(|p| p.ends_with("septic-tank")));
-        assert!(!paths(&t.tag(&d, Some("en"), 6, 2500))
-            .iter()
-            .any(|p| p.ends_with("septic-tank")));
-        assert!(paths(&t.tag(&d, None, 6, 2500))
-            .iter()
-            .any(|p| p.ends_with("septic-tank")));
+        assert!(paths(&t.tag(&d, Some("fr"), 6, 2500)).iter().any(|p| p.ends_with("septic-tank")));
+        assert!(!paths(&t.tag(&d, Some("en"), 6, 2500)).iter().any(|p| p.ends_with("septic-tank")));
+        assert!(paths(&t.tag(&d, None, 6, 2500)).iter().any(|p| p.ends_with("septic-tank")));
+    }
+
+    #[test]
+    fn proximity_triggers_match_within_a_window_and_a_block() {
+        use crate::config::{Defaults, FacetDef};
+        let c = Config::builtin().unwrap();
+        let mut f: FacetDef = c.taxonomy.facets.iter().find(|f| f.path.ends_with("/monitoring-gap")).unwrap().clone();
+        f.triggers = vec![crate::config::tests_support::trigger("monitor* ~ ended|stopped|never", "en")];
+        f.min_score = 1.0;
+        let t =
+            Tagger::new(&[f], &Defaults { min_score: 1.0, title_weight: 3.0, heading_weight: 2.0, body_weight: 1.0 });
+        let hit = toks(&[("The programme's own monitoring ended at handover.", Zone::Body)]);
+        assert_eq!(t.tag(&hit, Some("en"), 10, 2500).len(), 1);
+        let far = toks(&[(
+            "Monitoring was planned with great care by the district and partners, and then the rains ended.",
+            Zone::Body,
+        )]);
+        assert!(t.tag(&far, Some("en"), 20, 2500).is_empty());
+        let split = toks(&[("Monitoring was planned.", Zone::Body), ("It ended.", Zone::Body)]);
+        assert!(t.tag(&split, Some("en"), 10, 2500).is_empty());
     }
 
     #[test]
     fn long_documents_need_more_evidence() {
         let t = tagger();
-        let d = toks(&[(
-            "The septic tank overflowed. Septic tanks were never emptied.",
-            Zone::Body,
-        )]);
-        assert!(paths(&t.tag(&d, Some("en"), 500, 2500))
-            .iter()
-            .any(|p| p.ends_with("septic-tank")));
-        assert!(!paths(&t.tag(&d, Some("en"), 100_000, 2500))
-            .iter()
-            .any(|p| p.ends_with("septic-tank")));
+        let d = toks(&[("The septic tank overflowed. Septic tanks were never emptied.", Zone::Body)]);
+        assert!(paths(&t.tag(&d, Some("en"), 500, 2500)).iter().any(|p| p.ends_with("septic-tank")));
+        assert!(!paths(&t.tag(&d, Some("en"), 100_000, 2500)).iter().any(|p| p.ends_with("septic-tank")));
     }
 }

@@ -39,12 +39,7 @@ fn utf16_kind(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     }
     let pairs = sample.len() / 2;
     let even_zero = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-    let odd_zero = sample
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .filter(|&&b| b == 0)
-        .count();
+    let odd_zero = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
     if odd_zero * 10 > pairs * 7 && even_zero * 10 < pairs {
         Some(encoding_rs::UTF_16LE)
     } else if even_zero * 10 > pairs * 7 && odd_zero * 10 < pairs {
@@ -63,10 +58,7 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     if sample.contains(&0) {
         return true;
     }
-    let controls = sample
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
-        .count();
+    let controls = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B)).count();
     controls * 100 > sample.len()
 }
 
@@ -76,8 +68,7 @@ mod tests {
 
     #[test]
     fn windows_1252_notes_come_out_right() {
-        let (bytes, _, _) =
-            encoding_rs::WINDOWS_1252.encode("Réunion du comité – coût 20 € “pompe”");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("Réunion du comité – coût 20 € “pompe”");
         let (text, enc) = decode_text(&bytes).unwrap();
         assert_eq!(text, "Réunion du comité – coût 20 € “pompe”");
         assert_eq!(enc, "windows-1252");

@@ -11,9 +11,7 @@ use crate::text::squash_ws;
 /// Extracts a DOCX file.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut zip = Zip::open(bytes, limits.max_decompressed)?;
-    let body = zip
-        .read_text("word/document.xml")?
-        .ok_or_else(|| Error::extract("DOCX without word/document.xml"))?;
+    let body = zip.read_text("word/document.xml")?.ok_or_else(|| Error::extract("DOCX without word/document.xml"))?;
     let blocks = body_blocks(&body)?;
     let mut warnings = Vec::new();
     let metadata = match zip.read_text("docProps/core.xml") {
@@ -100,11 +98,7 @@ fn body_blocks(xml: &str) -> Result<Vec<Block>> {
         Ev::Start("tc", _) => cell.clear(),
         Ev::End("tc") => row.push(std::mem::take(&mut cell)),
         Ev::End("tr") => {
-            let cells: Vec<&str> = row
-                .iter()
-                .map(|c| c.as_str())
-                .filter(|c| !c.is_empty())
-                .collect();
+            let cells: Vec<&str> = row.iter().map(|c| c.as_str()).filter(|c| !c.is_empty()).collect();
             if !cells.is_empty() {
                 blocks.push(Block::text(cells.join(" | ")));
             }
@@ -121,11 +115,7 @@ fn core_properties(xml: &str) -> Result<Metadata> {
     for (k, v) in simple_fields(xml, "docProps/core.xml")? {
         match k.as_str() {
             "title" => m.title = Some(v),
-            "creator" => m.authors.extend(
-                v.split(';')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty()),
-            ),
+            "creator" => m.authors.extend(v.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty())),
             "created" => m.date = Some(v),
             "modified" if m.date.is_none() => m.date = Some(v),
             "keywords" => m.keywords.extend(super::split_keywords(&v)),
@@ -152,9 +142,7 @@ pub(crate) mod tests {
             if *style == "table" {
                 body.push_str("<w:tbl><w:tr>");
                 for c in text.split('|') {
-                    body.push_str(&format!(
-                        "<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>"
-                    ));
+                    body.push_str(&format!("<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>"));
                 }
                 body.push_str("</w:tr></w:tbl>");
                 continue;
@@ -163,9 +151,7 @@ pub(crate) mod tests {
             if !style.is_empty() {
                 body.push_str(&format!(r#"<w:pPr><w:pStyle w:val="{style}"/></w:pPr>"#));
             }
-            body.push_str(&format!(
-                "<w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>"
-            ));
+            body.push_str(&format!("<w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>"));
         }
         body.push_str("</w:body></w:document>");
         let mut buf = Vec::new();
@@ -204,15 +190,9 @@ pub(crate) mod tests {
         assert_eq!(b[1], Block::text("Pumps broke & stayed broken."));
         assert_eq!(b[2], Block::text("District | Functional"));
         assert_eq!(b[3], Block::heading(2, "Leçons"));
-        assert_eq!(
-            d.metadata.title.as_deref(),
-            Some("Handpump review & lessons")
-        );
+        assert_eq!(d.metadata.title.as_deref(), Some("Handpump review & lessons"));
         assert_eq!(d.metadata.authors, vec!["A. Banda", "WaterNet"]);
-        assert_eq!(
-            d.metadata.keywords,
-            vec!["handpumps", "Malawi", "spare parts"]
-        );
+        assert_eq!(d.metadata.keywords, vec!["handpumps", "Malawi", "spare parts"]);
         assert_eq!(d.metadata.date.as_deref(), Some("2016-04-02T10:00:00Z"));
     }
 
@@ -227,10 +207,7 @@ pub(crate) mod tests {
     fn zip_bomb_member_is_refused() {
         let big = "<w:p><w:r><w:t>aaaaaaaaaa</w:t></w:r></w:p>".repeat(50_000);
         let bytes = make_docx(&[("", &big)], "");
-        let limits = Limits {
-            max_decompressed: 100_000,
-            ..Limits::default()
-        };
+        let limits = Limits { max_decompressed: 100_000, ..Limits::default() };
         let e = extract(&bytes, &limits).unwrap_err().to_string();
         assert!(e.contains("decompression bomb"), "{e}");
     }

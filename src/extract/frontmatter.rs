@@ -22,11 +22,7 @@ pub fn split(text: &str) -> (Metadata, String, Option<String>) {
             Some(Value::Object(map)) => (from_map(&map), entity.content, None),
             Some(_) | None => (Metadata::default(), t.to_string(), None),
         },
-        Err(e) => (
-            Metadata::default(),
-            t.to_string(),
-            Some(format!("front matter ignored: {e}")),
-        ),
+        Err(e) => (Metadata::default(), t.to_string(), Some(format!("front matter ignored: {e}"))),
     }
 }
 

@@ -8,9 +8,8 @@ use scraper::{Html, Node, Selector};
 use crate::document::{Block, Extracted, Format, Metadata, Page};
 use crate::text::squash_ws;
 
-const SKIP: [&str; 10] = [
-    "script", "style", "noscript", "template", "svg", "nav", "head", "iframe", "object", "button",
-];
+const SKIP: [&str; 10] =
+    ["script", "style", "noscript", "template", "svg", "nav", "head", "iframe", "object", "button"];
 const BLOCKS: [&str; 28] = [
     "p",
     "div",
@@ -55,11 +54,7 @@ pub fn extract(src: &str) -> Extracted {
     }
     for meta in doc.select(&sel("meta")) {
         let el = meta.value();
-        let key = el
-            .attr("name")
-            .or_else(|| el.attr("property"))
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let key = el.attr("name").or_else(|| el.attr("property")).unwrap_or("").to_ascii_lowercase();
         let Some(content) = el.attr("content").map(squash_ws).filter(|c| !c.is_empty()) else {
             continue;
         };
@@ -69,11 +64,7 @@ pub fn extract(src: &str) -> Extracted {
             }
             "keywords" | "dc.subject" => m.keywords.extend(super::split_keywords(&content)),
             "author" | "dc.creator" => m.authors.push(content),
-            "date"
-            | "dc.date"
-            | "dcterms.date"
-            | "article:published_time"
-            | "citation_publication_date"
+            "date" | "dc.date" | "dcterms.date" | "article:published_time" | "citation_publication_date"
                 if m.date.is_none() =>
             {
                 m.date = Some(content)
@@ -83,12 +74,7 @@ pub fn extract(src: &str) -> Extracted {
             _ => {}
         }
     }
-    if let Some(lang) = doc
-        .root_element()
-        .value()
-        .attr("lang")
-        .filter(|l| !l.trim().is_empty())
-    {
+    if let Some(lang) = doc.root_element().value().attr("lang").filter(|l| !l.trim().is_empty()) {
         m.language.get_or_insert_with(|| lang.trim().to_string());
     }
     if m.date.is_none() {
@@ -97,12 +83,7 @@ pub fn extract(src: &str) -> Extracted {
         }
     }
     let body = doc.select(&sel("body")).next();
-    let mut w = Walker {
-        blocks: Vec::new(),
-        buf: String::new(),
-        row: Vec::new(),
-        in_cell: false,
-    };
+    let mut w = Walker { blocks: Vec::new(), buf: String::new(), row: Vec::new(), in_cell: false };
     match body {
         Some(b) => w.walk(*b),
         None => w.walk(doc.tree.root()),
@@ -112,10 +93,7 @@ pub fn extract(src: &str) -> Extracted {
         format: Format::Html,
         metadata: m,
         declared: Metadata::default(),
-        pages: vec![Page {
-            number: 1,
-            blocks: w.blocks,
-        }],
+        pages: vec![Page { number: 1, blocks: w.blocks }],
         warnings: Vec::new(),
     }
 }
@@ -147,32 +125,18 @@ impl Walker {
                 Node::Text(t) => self.buf.push_str(t),
                 Node::Element(el) => {
                     let name = el.name();
-                    if SKIP.contains(&name)
-                        || el.attr("hidden").is_some()
-                        || el.attr("aria-hidden") == Some("true")
-                    {
+                    if SKIP.contains(&name) || el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
                         continue;
                     }
-                    if let Some(level) = name
-                        .strip_prefix('h')
-                        .and_then(|l| l.parse::<u8>().ok())
-                        .filter(|l| (1..=6).contains(l))
+                    if let Some(level) =
+                        name.strip_prefix('h').and_then(|l| l.parse::<u8>().ok()).filter(|l| (1..=6).contains(l))
                     {
                         self.flush();
-                        let mut inner = Walker {
-                            blocks: Vec::new(),
-                            buf: String::new(),
-                            row: Vec::new(),
-                            in_cell: false,
-                        };
+                        let mut inner =
+                            Walker { blocks: Vec::new(), buf: String::new(), row: Vec::new(), in_cell: false };
                         inner.walk(child);
                         inner.flush();
-                        let text = inner
-                            .blocks
-                            .iter()
-                            .map(|b| b.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ");
+                        let text = inner.blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ");
                         if !text.is_empty() {
                             self.blocks.push(Block::heading(level, text));
                         }
@@ -233,16 +197,10 @@ mod tests {
         assert_eq!(b.len(), 4);
         let all = d.full_text();
         assert!(
-            !all.contains("secret")
-                && !all.contains("color")
-                && !all.contains("Accueil")
-                && !all.contains("caché")
+            !all.contains("secret") && !all.contains("color") && !all.contains("Accueil") && !all.contains("caché")
         );
         assert_eq!(d.metadata.title.as_deref(), Some("Leçons du projet"));
-        assert_eq!(
-            d.metadata.description.as_deref(),
-            Some("Ce que nous avons appris.")
-        );
+        assert_eq!(d.metadata.description.as_deref(), Some("Ce que nous avons appris."));
         assert_eq!(d.metadata.keywords, vec!["latrines", "Bénin"]);
         assert_eq!(d.metadata.language.as_deref(), Some("fr"));
     }

@@ -25,10 +25,7 @@ pub fn extract(src: &str) -> Extracted {
             });
         }
     };
-    for ev in Parser::new_ext(
-        &body,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    ) {
+    for ev in Parser::new_ext(&body, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
         match ev {
             Event::Start(Tag::Heading { level, .. }) => {
                 flush(&mut buf, &mut blocks, None);
@@ -38,17 +35,11 @@ pub fn extract(src: &str) -> Extracted {
                 flush(&mut buf, &mut blocks, heading);
                 heading = None;
             }
-            Event::Start(Tag::Paragraph | Tag::Item | Tag::CodeBlock(_) | Tag::BlockQuote(_)) => {
-                if !in_cell {
-                    flush(&mut buf, &mut blocks, None)
-                }
-            }
-            Event::End(
-                TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock | TagEnd::BlockQuote(_),
-            ) => {
-                if !in_cell {
-                    flush(&mut buf, &mut blocks, None)
-                }
+            Event::Start(Tag::Paragraph | Tag::Item | Tag::CodeBlock(_) | Tag::BlockQuote(_))
+            | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock | TagEnd::BlockQuote(_))
+                if !in_cell =>
+            {
+                flush(&mut buf, &mut blocks, None)
             }
             Event::Start(Tag::TableCell) => {
                 in_cell = true;
@@ -61,11 +52,7 @@ pub fn extract(src: &str) -> Extracted {
                 row.push(t);
             }
             Event::End(TagEnd::TableRow | TagEnd::TableHead) => {
-                let cells: Vec<&str> = row
-                    .iter()
-                    .map(|c| c.as_str())
-                    .filter(|c| !c.is_empty())
-                    .collect();
+                let cells: Vec<&str> = row.iter().map(|c| c.as_str()).filter(|c| !c.is_empty()).collect();
                 if !cells.is_empty() {
                     blocks.push(Block::text(cells.join(" | ")));
                 }

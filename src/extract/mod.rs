@@ -40,11 +40,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_file_bytes: 200 << 20,
-            max_decompressed: 256 << 20,
-            max_pages: 5000,
-        }
+        Limits { max_file_bytes: 200 << 20, max_decompressed: 256 << 20, max_pages: 5000 }
     }
 }
 
@@ -59,9 +55,7 @@ impl From<&ExtractSettings> for Limits {
 }
 
 /// Extensions the walker picks up without looking inside.
-const DOCUMENT_EXTENSIONS: [&str; 10] = [
-    "pdf", "docx", "odt", "html", "htm", "xhtml", "md", "markdown", "txt", "text",
-];
+const DOCUMENT_EXTENSIONS: [&str; 10] = ["pdf", "docx", "odt", "html", "htm", "xhtml", "md", "markdown", "txt", "text"];
 
 /// Whether a file found while walking is a document candidate: a known extension, or no
 /// extension at all and content that says PDF, DOCX, ODT or HTML.
@@ -74,29 +68,20 @@ pub fn is_candidate(path: &Path) -> bool {
         Some(ext) => DOCUMENT_EXTENSIONS.contains(&ext.as_str()),
         None => {
             let mut head = [0u8; 1024];
-            let n = std::fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .unwrap_or(0);
+            let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
             let head = &head[..n];
-            find(head, b"%PDF-").is_some()
-                || head.starts_with(b"PK\x03\x04")
-                || looks_like_html(head)
+            find(head, b"%PDF-").is_some() || head.starts_with(b"PK\x03\x04") || looks_like_html(head)
         }
     }
 }
 
 fn extension(path: &Path) -> Option<String> {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
+    path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase())
 }
 
 /// Reads and extracts one file, with its sidecar `NAME.meta.toml` if there is one.
 pub fn extract_file(path: &Path, limits: &Limits) -> Result<Extracted> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     if meta.is_dir() {
         return Err(Error::extract("is a directory"));
     }
@@ -107,10 +92,7 @@ pub fn extract_file(path: &Path, limits: &Limits) -> Result<Extracted> {
             limits.max_file_bytes >> 20
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     let ext = extension(path);
     let mut doc = extract_bytes(&bytes, ext.as_deref(), limits)?;
     if let Some(sc) = sidecar_path(path) {
@@ -154,8 +136,7 @@ pub fn extract_bytes(bytes: &[u8], ext: Option<&str>, limits: &Limits) -> Result
                 _ => None,
             };
             if let Some(n) = named.filter(|n| *n != format) {
-                doc.warnings
-                    .push(format!("named .{e} but the content is {}", format.as_str()));
+                doc.warnings.push(format!("named .{e} but the content is {}", format.as_str()));
                 let _ = n;
             }
         }
@@ -169,10 +150,7 @@ pub fn extract_bytes(bytes: &[u8], ext: Option<&str>, limits: &Limits) -> Result
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::extract(format!(
-                "crashed: {} parser panicked: {msg}",
-                format.as_str()
-            )))
+            Err(Error::extract(format!("crashed: {} parser panicked: {msg}", format.as_str())))
         }
     }
 }
@@ -189,26 +167,18 @@ pub fn detect(bytes: &[u8], ext: Option<&str>) -> Result<Format> {
     }
     if bytes.starts_with(b"PK\x03\x04") {
         return zipfile::office_kind(bytes).map_err(|e| match ext {
-            Some("docx") | Some("odt") => {
-                Error::extract(format!("not a valid .{} file: {e}", ext.unwrap_or("")))
-            }
+            Some("docx") | Some("odt") => Error::extract(format!("not a valid .{} file: {e}", ext.unwrap_or(""))),
             _ => e,
         });
     }
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err(Error::Unsupported(
-            "legacy Microsoft Office file (.doc/.xls): save it as DOCX or PDF".into(),
-        ));
+        return Err(Error::Unsupported("legacy Microsoft Office file (.doc/.xls): save it as DOCX or PDF".into()));
     }
     if decode::looks_binary(bytes) {
         return Err(match ext {
             Some("pdf") => Error::extract("not a PDF: no %PDF header, the content is binary data"),
-            Some("docx") => {
-                Error::extract("not a DOCX: not a zip archive, the content is binary data")
-            }
-            Some("odt") => {
-                Error::extract("not an ODT: not a zip archive, the content is binary data")
-            }
+            Some("docx") => Error::extract("not a DOCX: not a zip archive, the content is binary data"),
+            Some("odt") => Error::extract("not an ODT: not a zip archive, the content is binary data"),
             _ => Error::Unsupported("binary content of unknown format".into()),
         });
     }
@@ -233,6 +203,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Splits a keywords property ("a, b; c") into keywords.
+pub(crate) fn split_keywords(s: &str) -> Vec<String> {
+    s.split([',', ';']).map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,26 +215,15 @@ mod tests {
     #[test]
     fn detects_from_content_not_name() {
         assert_eq!(detect(b"%PDF-1.4\n...", Some("txt")).unwrap(), Format::Pdf);
-        assert_eq!(
-            detect(b"<!DOCTYPE html><html><body>x</body></html>", Some("txt")).unwrap(),
-            Format::Html
-        );
-        assert_eq!(
-            detect(b"# Notes\n\nhello", Some("md")).unwrap(),
-            Format::Markdown
-        );
+        assert_eq!(detect(b"<!DOCTYPE html><html><body>x</body></html>", Some("txt")).unwrap(), Format::Html);
+        assert_eq!(detect(b"# Notes\n\nhello", Some("md")).unwrap(), Format::Markdown);
         assert_eq!(detect(b"hello", None).unwrap(), Format::Text);
-        assert!(detect(b"", Some("txt"))
-            .unwrap_err()
-            .to_string()
-            .contains("empty"));
+        assert!(detect(b"", Some("txt")).unwrap_err().to_string().contains("empty"));
     }
 
     #[test]
     fn random_bytes_named_pdf_are_reported() {
-        let junk: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
+        let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         let e = detect(&junk, Some("pdf")).unwrap_err().to_string();
         assert!(e.contains("not a PDF"), "{e}");
         let e = detect(&junk, Some("docx")).unwrap_err().to_string();
@@ -268,21 +232,9 @@ mod tests {
 
     #[test]
     fn text_named_pdf_is_read_as_text_with_a_warning() {
-        let d = extract_bytes(
-            b"Field notes: the pump at Kalonga was broken.",
-            Some("pdf"),
-            &Limits::default(),
-        )
-        .unwrap();
+        let d =
+            extract_bytes(b"Field notes: the pump at Kalonga was broken.", Some("pdf"), &Limits::default()).unwrap();
         assert_eq!(d.format, Format::Text);
         assert!(d.warnings[0].contains("named .pdf"));
     }
-}
-
-/// Splits a keywords property ("a, b; c") into keywords.
-pub(crate) fn split_keywords(s: &str) -> Vec<String> {
-    s.split([',', ';'])
-        .map(|k| k.trim().to_string())
-        .filter(|k| !k.is_empty())
-        .collect()
 }

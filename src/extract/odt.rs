@@ -11,9 +11,7 @@ use crate::text::squash_ws;
 /// Extracts an ODT file.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut zip = Zip::open(bytes, limits.max_decompressed)?;
-    let content = zip
-        .read_text("content.xml")?
-        .ok_or_else(|| Error::extract("ODT without content.xml"))?;
+    let content = zip.read_text("content.xml")?.ok_or_else(|| Error::extract("ODT without content.xml"))?;
     let blocks = body_blocks(&content)?;
     let mut warnings = Vec::new();
     let metadata = match zip.read_text("meta.xml") {
@@ -44,13 +42,7 @@ fn body_blocks(xml: &str) -> Result<Vec<Block>> {
     let mut table_depth = 0usize;
     let mut row: Vec<String> = Vec::new();
     let mut cell = String::new();
-    fn finish(
-        level: Option<u8>,
-        text: String,
-        table_depth: usize,
-        cell: &mut String,
-        blocks: &mut Vec<Block>,
-    ) {
+    fn finish(level: Option<u8>, text: String, table_depth: usize, cell: &mut String, blocks: &mut Vec<Block>) {
         let text = squash_ws(&text);
         if text.is_empty() {
             return;
@@ -71,9 +63,7 @@ fn body_blocks(xml: &str) -> Result<Vec<Block>> {
         Ev::Start("text", _) => in_body = true,
         Ev::End("text") if stack.is_empty() => in_body = false,
         Ev::Start("h", a) if in_body => {
-            let l = attr(a, "outline-level")
-                .and_then(|v| v.parse::<u8>().ok())
-                .unwrap_or(1);
+            let l = attr(a, "outline-level").and_then(|v| v.parse::<u8>().ok()).unwrap_or(1);
             stack.push((Some(l.clamp(1, 9)), String::new()));
         }
         Ev::Start("p", a) if in_body => {
@@ -93,10 +83,7 @@ fn body_blocks(xml: &str) -> Result<Vec<Block>> {
         }
         Ev::Empty("s", a) => {
             if let Some((_, buf)) = stack.last_mut() {
-                let n = attr(a, "c")
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(1)
-                    .min(100);
+                let n = attr(a, "c").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).min(100);
                 buf.push_str(&" ".repeat(n));
             }
         }
@@ -111,11 +98,7 @@ fn body_blocks(xml: &str) -> Result<Vec<Block>> {
         Ev::Start("table-cell", _) => cell.clear(),
         Ev::End("table-cell") => row.push(std::mem::take(&mut cell)),
         Ev::End("table-row") => {
-            let cells: Vec<&str> = row
-                .iter()
-                .map(|c| c.as_str())
-                .filter(|c| !c.is_empty())
-                .collect();
+            let cells: Vec<&str> = row.iter().map(|c| c.as_str()).filter(|c| !c.is_empty()).collect();
             if !cells.is_empty() {
                 blocks.push(Block::text(cells.join(" | ")));
             }
@@ -131,11 +114,7 @@ fn meta_properties(xml: &str) -> Result<Metadata> {
     for (k, v) in simple_fields(xml, "meta.xml")? {
         match k.as_str() {
             "title" => m.title = Some(v),
-            "creator" | "initial-creator" => {
-                if !m.authors.contains(&v) {
-                    m.authors.push(v)
-                }
-            }
+            "creator" | "initial-creator" if !m.authors.contains(&v) => m.authors.push(v),
             "creation-date" => m.date = Some(v),
             "date" if m.date.is_none() => m.date = Some(v),
             "keyword" => m.keywords.extend(super::split_keywords(&v)),
@@ -156,11 +135,9 @@ mod tests {
         let mut buf = Vec::new();
         {
             let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut buf));
-            let stored = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored);
+            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
             z.start_file("mimetype", stored).unwrap();
-            z.write_all(b"application/vnd.oasis.opendocument.text")
-                .unwrap();
+            z.write_all(b"application/vnd.oasis.opendocument.text").unwrap();
             let opts = zip::write::SimpleFileOptions::default();
             z.start_file("content.xml", opts).unwrap();
             z.write_all(content.as_bytes()).unwrap();

@@ -19,9 +19,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     };
     let doc = Document::load_mem_with_options(bytes, opts).map_err(|e| {
         let msg = e.to_string();
-        if msg.to_ascii_lowercase().contains("password")
-            || msg.to_ascii_lowercase().contains("decrypt")
-        {
+        if msg.to_ascii_lowercase().contains("password") || msg.to_ascii_lowercase().contains("decrypt") {
             Error::extract("encrypted: needs a password")
         } else {
             Error::extract(format!("broken PDF: {msg}"))
@@ -64,29 +62,15 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
         pages.push(Page { number, blocks });
     }
     if !failed.is_empty() {
-        warnings.push(format!(
-            "text of pages {} could not be decoded",
-            list(&failed)
-        ));
+        warnings.push(format!("text of pages {} could not be decoded", list(&failed)));
     }
     if !empty.is_empty() {
-        warnings.push(format!(
-            "pages without text layer (scanned?): {}",
-            list(&empty)
-        ));
+        warnings.push(format!("pages without text layer (scanned?): {}", list(&empty)));
     }
     if pages.iter().all(|p| p.blocks.is_empty()) {
-        return Err(Error::extract(
-            "no text layer on any page (scanned PDF? needs OCR)",
-        ));
+        return Err(Error::extract("no text layer on any page (scanned PDF? needs OCR)"));
     }
-    Ok(Extracted {
-        format: Format::Pdf,
-        metadata: info(&doc),
-        declared: Metadata::default(),
-        pages,
-        warnings,
-    })
+    Ok(Extracted { format: Format::Pdf, metadata: info(&doc), declared: Metadata::default(), pages, warnings })
 }
 
 fn list(n: &[u32]) -> String {
@@ -101,11 +85,7 @@ fn list(n: &[u32]) -> String {
 /// page's usual line ends its paragraph, a short unpunctuated line stands alone (a heading),
 /// and a word hyphenated across lines is joined.
 fn paragraphs(text: &str) -> Vec<Block> {
-    let lines: Vec<String> = text
-        .lines()
-        .map(squash_ws)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<String> = text.lines().map(squash_ws).filter(|l| !l.is_empty()).collect();
     if lines.is_empty() {
         return Vec::new();
     }
@@ -118,8 +98,7 @@ fn paragraphs(text: &str) -> Vec<Block> {
         let len = line.chars().count();
         let last = line.chars().last().unwrap_or(' ');
         let words = line.split_whitespace().count();
-        let standalone =
-            words <= 8 && !matches!(last, '.' | ',' | ';' | ':' | '-') && len * 2 < typical;
+        let standalone = words <= 8 && !matches!(last, '.' | ',' | ';' | ':' | '-') && len * 2 < typical;
         if standalone {
             if !cur.is_empty() {
                 blocks.push(Block::text(std::mem::take(&mut cur)));
@@ -159,17 +138,10 @@ fn info(doc: &Document) -> Metadata {
     };
     m.title = get(b"Title");
     m.authors = get(b"Author")
-        .map(|a| {
-            a.split(';')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
+        .map(|a| a.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
     m.description = get(b"Subject");
-    m.keywords = get(b"Keywords")
-        .map(|k| super::split_keywords(&k))
-        .unwrap_or_default();
+    m.keywords = get(b"Keywords").map(|k| super::split_keywords(&k)).unwrap_or_default();
     m.date = get(b"CreationDate").or_else(|| get(b"ModDate"));
     m
 }
@@ -189,9 +161,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        let e = extract(b"%PDF-1.4\n garbage garbage", &Limits::default())
-            .unwrap_err()
-            .to_string();
+        let e = extract(b"%PDF-1.4\n garbage garbage", &Limits::default()).unwrap_err().to_string();
         assert!(e.contains("PDF"), "{e}");
     }
 }

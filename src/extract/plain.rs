@@ -12,9 +12,7 @@ pub fn extract(src: &str) -> Extracted {
     if metadata.title.is_none() {
         for line in body.lines().take(15) {
             let l = line.trim();
-            for p in [
-                "Subject:", "Objet :", "Objet:", "Asunto:", "Assunto:", "Re:",
-            ] {
+            for p in ["Subject:", "Objet :", "Objet:", "Asunto:", "Assunto:", "Re:"] {
                 if let Some(rest) = l.strip_prefix(p) {
                     let t = rest.trim();
                     if !t.is_empty() {
@@ -29,21 +27,13 @@ pub fn extract(src: &str) -> Extracted {
     }
     let mut blocks = Vec::new();
     for para in body.split("\n\n") {
-        let lines: Vec<&str> = para
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         if lines.is_empty() {
             continue;
         }
         // Underlined headings ("Title\n=====") and lone short lines.
-        if lines.len() == 2 && lines[1].chars().all(|c| c == '=' || c == '-') && lines[1].len() >= 3
-        {
-            blocks.push(Block::heading(
-                if lines[1].starts_with('=') { 1 } else { 2 },
-                lines[0],
-            ));
+        if lines.len() == 2 && lines[1].chars().all(|c| c == '=' || c == '-') && lines[1].len() >= 3 {
+            blocks.push(Block::heading(if lines[1].starts_with('=') { 1 } else { 2 }, lines[0]));
             continue;
         }
         // Lists and tables keep their lines.
@@ -58,10 +48,7 @@ pub fn extract(src: &str) -> Extracted {
             continue;
         }
         let text = squash_ws(&lines.join(" "));
-        if text
-            .chars()
-            .all(|c| c == '=' || c == '-' || c == '*' || c == '_')
-        {
+        if text.chars().all(|c| c == '=' || c == '-' || c == '*' || c == '_') {
             continue;
         }
         if lines.len() == 1 && is_heading_line(&text) {
@@ -80,15 +67,10 @@ pub fn extract(src: &str) -> Extracted {
 }
 
 fn is_list_line(l: &str) -> bool {
-    l.starts_with("- ")
-        || l.starts_with("* ")
-        || l.starts_with('•')
-        || l.starts_with("– ")
-        || l.contains(" | ")
-        || {
-            let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
-            digits > 0 && digits < 3 && l[digits..].starts_with(['.', ')'])
-        }
+    l.starts_with("- ") || l.starts_with("* ") || l.starts_with('•') || l.starts_with("– ") || l.contains(" | ") || {
+        let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
+        digits > 0 && digits < 3 && l[digits..].starts_with(['.', ')'])
+    }
 }
 
 fn is_heading_line(t: &str) -> bool {
@@ -97,9 +79,7 @@ fn is_heading_line(t: &str) -> bool {
     words <= 10
         && t.chars().count() <= 80
         && !matches!(last, '.' | ',' | ';' | '!' | '?')
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+        && t.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -109,15 +89,10 @@ mod tests {
     #[test]
     fn subject_paragraphs_and_headings() {
         let d = extract("From: Ana\nSubject: Trip report Turkana, May 2019\n\nKEY FINDINGS\n\nThe solar pump at Lokori has been down\nsince March.\n\n- tank cracked\n- no funds\n");
-        assert_eq!(
-            d.declared.title.as_deref(),
-            Some("Trip report Turkana, May 2019")
-        );
+        assert_eq!(d.declared.title.as_deref(), Some("Trip report Turkana, May 2019"));
         let b = &d.pages[0].blocks;
         assert!(b.contains(&Block::heading(2, "KEY FINDINGS")));
-        assert!(b.contains(&Block::text(
-            "The solar pump at Lokori has been down since March."
-        )));
+        assert!(b.contains(&Block::text("The solar pump at Lokori has been down since March.")));
         assert!(b.contains(&Block::text("tank cracked")));
     }
 }

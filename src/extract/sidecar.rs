@@ -30,10 +30,7 @@ struct Sidecar {
 
 /// Reads a sidecar file.
 pub fn read(path: &Path) -> Result<Metadata> {
-    let src = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let src = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     parse(&src).map_err(|e| Error::extract(format!("sidecar {}: {e}", path.display())))
 }
 
@@ -59,8 +56,7 @@ mod tests {
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
-        let m =
-            parse("title = \"X\"\nyear = 2011\nfacets = [\"/technology/water/spring\"]\n").unwrap();
+        let m = parse("title = \"X\"\nyear = 2011\nfacets = [\"/technology/water/spring\"]\n").unwrap();
         assert_eq!(m.date.as_deref(), Some("2011"));
         assert_eq!(m.facets, vec!["/technology/water/spring"]);
         let e = parse("titel = \"X\"\n").unwrap_err();

@@ -27,9 +27,7 @@ fn attrs(e: &BytesStart<'_>) -> Vec<(String, String)> {
         .flatten()
         .filter_map(|a| {
             let key: &str = a.key.as_ref();
-            let value = a
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()?;
+            let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok()?;
             Some((local(key).to_string(), value.into_owned()))
         })
         .collect()
@@ -37,10 +35,7 @@ fn attrs(e: &BytesStart<'_>) -> Vec<(String, String)> {
 
 /// The value of an attribute by local name.
 pub fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Walks `xml`, calling `f` for every event. Errors name the part being read.
@@ -48,10 +43,7 @@ pub fn walk(xml: &str, part: &str, mut f: impl FnMut(Ev<'_>)) -> Result<()> {
     let mut reader = Reader::from_str(xml);
     loop {
         let ev = reader.read_event().map_err(|e| {
-            Error::extract(format!(
-                "malformed XML in {part} at byte {}: {e}",
-                reader.buffer_position()
-            ))
+            Error::extract(format!("malformed XML in {part} at byte {}: {e}", reader.buffer_position()))
         })?;
         match ev {
             Event::Start(e) => {

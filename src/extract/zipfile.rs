@@ -36,11 +36,9 @@ impl<'a> Zip<'a> {
             .map_err(|e| Error::extract(format!("cannot read {name} in the container: {e}")))?;
         let mut buf = Vec::new();
         let limit = self.max as u64;
-        file.take(limit + 1).read_to_end(&mut buf).map_err(|e| {
-            Error::extract(format!(
-                "cannot inflate {name} (truncated or corrupt file?): {e}"
-            ))
-        })?;
+        file.take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::extract(format!("cannot inflate {name} (truncated or corrupt file?): {e}")))?;
         if buf.len() as u64 > limit {
             return Err(Error::extract(format!(
                 "{name} inflates beyond {} MB: decompression bomb refused (see [extract] max_decompressed_mb)",
@@ -63,11 +61,7 @@ pub fn office_kind(bytes: &[u8]) -> Result<Format> {
     }
     if z.has("content.xml") {
         let mime = z.read_text("mimetype").unwrap_or(None).unwrap_or_default();
-        if mime.is_empty()
-            || mime
-                .trim()
-                .starts_with("application/vnd.oasis.opendocument.text")
-        {
+        if mime.is_empty() || mime.trim().starts_with("application/vnd.oasis.opendocument.text") {
             return Ok(Format::Odt);
         }
         return Err(Error::Unsupported(format!(
@@ -75,7 +69,5 @@ pub fn office_kind(bytes: &[u8]) -> Result<Format> {
             mime.trim()
         )));
     }
-    Err(Error::Unsupported(
-        "zip archive that is not a DOCX or ODT document".into(),
-    ))
+    Err(Error::Unsupported("zip archive that is not a DOCX or ODT document".into()))
 }

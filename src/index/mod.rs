@@ -9,12 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use tantivy::schema::{
-    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
-    TextOptions, STORED, STRING,
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -66,26 +65,15 @@ pub struct Fields {
 impl Fields {
     /// The facet field of a family.
     pub fn facet(&self, family: &str) -> Option<Field> {
-        self.facets
-            .iter()
-            .find(|(f, _)| f == family)
-            .map(|(_, f)| *f)
+        self.facets.iter().find(|(f, _)| f == family).map(|(_, f)| *f)
     }
     /// The body field of a language ("neutral" for the fallback).
     pub fn body(&self, lang: &str) -> Field {
-        self.bodies
-            .iter()
-            .find(|(l, _)| l == lang)
-            .map(|(_, f)| *f)
-            .unwrap_or_else(|| self.neutral_body())
+        self.bodies.iter().find(|(l, _)| l == lang).map(|(_, f)| *f).unwrap_or_else(|| self.neutral_body())
     }
     /// The language-neutral body field.
     pub fn neutral_body(&self) -> Field {
-        self.bodies
-            .iter()
-            .find(|(l, _)| l == "neutral")
-            .map(|(_, f)| *f)
-            .expect("neutral body field")
+        self.bodies.iter().find(|(l, _)| l == "neutral").map(|(_, f)| *f).expect("neutral body field")
     }
 }
 
@@ -111,11 +99,7 @@ pub fn analyzer(lang: &str) -> TextAnalyzer {
                 .filter(RemoveLongFilter::limit(40))
                 .filter(LowerCaser);
             match StopWordFilter::new(l) {
-                Some(stop) => b
-                    .filter(stop)
-                    .filter(Stemmer::new(l))
-                    .filter(AsciiFoldingFilter)
-                    .build(),
+                Some(stop) => b.filter(stop).filter(Stemmer::new(l)).filter(AsciiFoldingFilter).build(),
                 None => b.filter(Stemmer::new(l)).filter(AsciiFoldingFilter).build(),
             }
         }
@@ -129,11 +113,7 @@ pub fn analyzer(lang: &str) -> TextAnalyzer {
 
 /// The languages with their own fields, plus "neutral".
 pub fn field_languages() -> Vec<String> {
-    TRIGGER_LANGUAGES
-        .iter()
-        .map(|s| s.to_string())
-        .chain(std::iter::once("neutral".to_string()))
-        .collect()
+    TRIGGER_LANGUAGES.iter().map(|s| s.to_string()).chain(std::iter::once("neutral".to_string())).collect()
 }
 
 /// Builds the schema.
@@ -149,51 +129,19 @@ pub fn schema() -> (Schema, Fields) {
             .set_tokenizer(&tokenizer_name(&lang))
             .set_index_option(IndexRecordOption::WithFreqsAndPositions);
         let opts = TextOptions::default().set_indexing_options(indexing);
-        titles.push((
-            lang.clone(),
-            b.add_text_field(&format!("title_{lang}"), opts.clone()),
-        ));
-        bodies.push((
-            lang.clone(),
-            b.add_text_field(&format!("body_{lang}"), opts),
-        ));
+        titles.push((lang.clone(), b.add_text_field(&format!("title_{lang}"), opts.clone())));
+        bodies.push((lang.clone(), b.add_text_field(&format!("body_{lang}"), opts)));
     }
     let page = b.add_text_field("page", STORED);
     let record = b.add_text_field("record", STORED);
-    let year = b.add_u64_field(
-        "year",
-        NumericOptions::default()
-            .set_indexed()
-            .set_fast()
-            .set_stored(),
-    );
+    let year = b.add_u64_field("year", NumericOptions::default().set_indexed().set_fast().set_stored());
     let size = b.add_u64_field("size", STORED);
     let mtime = b.add_u64_field("mtime", STORED);
     let facets = ALL_FAMILIES
         .iter()
-        .map(|fam| {
-            (
-                fam.to_string(),
-                b.add_facet_field(fam, FacetOptions::default().set_stored()),
-            )
-        })
+        .map(|fam| (fam.to_string(), b.add_facet_field(fam, FacetOptions::default().set_stored())))
         .collect();
-    (
-        b.build(),
-        Fields {
-            id,
-            path,
-            title,
-            titles,
-            bodies,
-            page,
-            record,
-            year,
-            size,
-            mtime,
-            facets,
-        },
-    )
+    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, facets })
 }
 
 /// An open wash-lessons index.
@@ -221,10 +169,7 @@ impl WashIndex {
             }
             let non_empty = std::fs::read_dir(dir)
                 .map_err(|e| {
-                    Error::Index(format!(
-                        "cannot read {}: {e}; choose a readable --index directory",
-                        dir.display()
-                    ))
+                    Error::Index(format!("cannot read {}: {e}; choose a readable --index directory", dir.display()))
                 })?
                 .next()
                 .is_some();
@@ -236,26 +181,15 @@ impl WashIndex {
             }
         }
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Index(format!(
-                "cannot create index directory {}: {e}; choose a writable --index",
-                dir.display()
-            ))
+            Error::Index(format!("cannot create index directory {}: {e}; choose a writable --index", dir.display()))
         })?;
-        std::fs::write(dir.join(VERSION_FILE), SCHEMA_VERSION.to_string()).map_err(|e| {
-            Error::Index(format!(
-                "cannot write in {}: {e}; choose a writable --index",
-                dir.display()
-            ))
-        })?;
+        std::fs::write(dir.join(VERSION_FILE), SCHEMA_VERSION.to_string())
+            .map_err(|e| Error::Index(format!("cannot write in {}: {e}; choose a writable --index", dir.display())))?;
         let (schema, fields) = schema();
         let mut index = Index::create_in_dir(dir, schema)
             .map_err(|e| Error::Index(format!("cannot create index in {}: {e}", dir.display())))?;
         register_tokenizers(&mut index);
-        Ok(WashIndex {
-            index,
-            fields,
-            dir: dir.to_path_buf(),
-        })
+        Ok(WashIndex { index, fields, dir: dir.to_path_buf() })
     }
 
     /// Opens an existing index.
@@ -280,25 +214,13 @@ impl WashIndex {
             .map_err(|e| Error::Index(format!("cannot open index in {}: {e}", dir.display())))?;
         register_tokenizers(&mut index);
         let (_, fields) = schema();
-        Ok(WashIndex {
-            index,
-            fields,
-            dir: dir.to_path_buf(),
-        })
+        Ok(WashIndex { index, fields, dir: dir.to_path_buf() })
     }
 
     /// A reader that reloads when asked (read-your-writes), or on commit when `follow` is set.
     pub fn reader(&self, follow: bool) -> Result<IndexReader> {
-        let policy = if follow {
-            ReloadPolicy::OnCommitWithDelay
-        } else {
-            ReloadPolicy::Manual
-        };
-        Ok(self
-            .index
-            .reader_builder()
-            .reload_policy(policy)
-            .try_into()?)
+        let policy = if follow { ReloadPolicy::OnCommitWithDelay } else { ReloadPolicy::Manual };
+        Ok(self.index.reader_builder().reload_policy(policy).try_into()?)
     }
 
     /// A writer with `memory_mb` of budget. Another process writing gets a clear error.
@@ -329,12 +251,7 @@ impl WashIndex {
         } else {
             "neutral"
         };
-        let body: String = r
-            .pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n\n");
+        let body: String = r.pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n\n");
         for (l, field) in &f.titles {
             if l == lang || l == "neutral" {
                 d.add_text(*field, &r.title);
@@ -350,10 +267,7 @@ impl WashIndex {
         }
         let mut meta = r.clone();
         meta.pages.clear();
-        d.add_text(
-            f.record,
-            serde_json::to_string(&meta).expect("record serialises"),
-        );
+        d.add_text(f.record, serde_json::to_string(&meta).expect("record serialises"));
         if let Some(y) = r.year {
             d.add_u64(f.year, y as u64);
         }
@@ -382,9 +296,7 @@ impl WashIndex {
 /// Registers the analyzers on an index (needed on every open).
 pub fn register_tokenizers(index: &mut Index) {
     for lang in field_languages() {
-        index
-            .tokenizers()
-            .register(&tokenizer_name(&lang), analyzer(&lang));
+        index.tokenizers().register(&tokenizer_name(&lang), analyzer(&lang));
     }
 }
 
@@ -414,10 +326,7 @@ mod tests {
     fn refuses_a_non_empty_foreign_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("precious.txt"), "x").unwrap();
-        let e = WashIndex::open_or_create(dir.path())
-            .err()
-            .unwrap()
-            .to_string();
+        let e = WashIndex::open_or_create(dir.path()).err().unwrap().to_string();
         assert!(e.contains("not empty"), "{e}");
     }
 }

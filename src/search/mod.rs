@@ -10,9 +10,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, Order, Searcher, TantivyDocument, Term};
@@ -29,15 +27,8 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
 /// Families whose counts every response carries.
-const RESPONSE_FAMILIES: [&str; 7] = [
-    "context",
-    "technology",
-    "failure_cause",
-    "approach",
-    "language",
-    "doctype",
-    "country",
-];
+const RESPONSE_FAMILIES: [&str; 7] =
+    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country"];
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,16 +135,11 @@ pub struct FacetNode {
 }
 
 fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>)> {
-    let invalid = |reason: String| Error::InvalidFilter {
-        filter: filter.to_string(),
-        reason,
-    };
+    let invalid = |reason: String| Error::InvalidFilter { filter: filter.to_string(), reason };
     let path = filter.trim().trim_end_matches('/');
     check_path_syntax(path).or_else(|e| {
         // Country codes are upper case: /country/MW.
-        let ok = path.starts_with("/country/")
-            && path[9..].chars().all(|c| c.is_ascii_uppercase())
-            && path.len() == 11;
+        let ok = path.starts_with("/country/") && path[9..].chars().all(|c| c.is_ascii_uppercase()) && path.len() == 11;
         if ok {
             Ok(())
         } else {
@@ -161,18 +147,13 @@ fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>
         }
     })?;
     let fam = family_of(path).unwrap_or("");
-    let field = idx.fields.facet(fam).ok_or_else(|| {
-        invalid(format!(
-            "unknown facet family {fam:?}; families are {}",
-            ALL_FAMILIES.join(", ")
-        ))
-    })?;
+    let field = idx
+        .fields
+        .facet(fam)
+        .ok_or_else(|| invalid(format!("unknown facet family {fam:?}; families are {}", ALL_FAMILIES.join(", "))))?;
     let facet = Facet::from_text(path).map_err(|e| invalid(e.to_string()))?;
     let q: Box<dyn Query> = Box::new(ConstScoreQuery::new(
-        Box::new(TermQuery::new(
-            Term::from_facet(field, &facet),
-            IndexRecordOption::Basic,
-        )),
+        Box::new(TermQuery::new(Term::from_facet(field, &facet), IndexRecordOption::Basic)),
         0.0,
     ));
     Ok((path.to_string(), q))
@@ -181,12 +162,7 @@ fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>
 /// The parser of user queries: every language's title and body fields, titles weighted more.
 pub fn query_parser(idx: &WashIndex) -> QueryParser {
     let f = &idx.fields;
-    let fields: Vec<_> = f
-        .titles
-        .iter()
-        .chain(&f.bodies)
-        .map(|(_, field)| *field)
-        .collect();
+    let fields: Vec<_> = f.titles.iter().chain(&f.bodies).map(|(_, field)| *field).collect();
     let mut qp = QueryParser::for_index(&idx.index, fields);
     for (lang, field) in &f.titles {
         qp.set_field_boost(*field, if lang == "neutral" { 1.5 } else { 3.0 });
@@ -198,34 +174,20 @@ pub fn query_parser(idx: &WashIndex) -> QueryParser {
 }
 
 /// Runs a search.
-pub fn search(
-    idx: &WashIndex,
-    reader: &IndexReader,
-    req: &SearchRequest,
-) -> Result<SearchResponse> {
+pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Result<SearchResponse> {
     let start = Instant::now();
     if req.limit > MAX_LIMIT {
-        return Err(Error::InvalidRequest(format!(
-            "limit {} is above the maximum of {MAX_LIMIT}",
-            req.limit
-        )));
+        return Err(Error::InvalidRequest(format!("limit {} is above the maximum of {MAX_LIMIT}", req.limit)));
     }
     if req.offset > MAX_OFFSET {
-        return Err(Error::InvalidRequest(format!(
-            "offset {} is beyond the deepest page ({MAX_OFFSET})",
-            req.offset
-        )));
+        return Err(Error::InvalidRequest(format!("offset {} is beyond the deepest page ({MAX_OFFSET})", req.offset)));
     }
     if req.query.chars().count() > MAX_QUERY_CHARS {
-        return Err(Error::InvalidRequest(format!(
-            "query longer than {MAX_QUERY_CHARS} characters"
-        )));
+        return Err(Error::InvalidRequest(format!("query longer than {MAX_QUERY_CHARS} characters")));
     }
     if let (Some(a), Some(b)) = (req.year_min, req.year_max) {
         if a > b {
-            return Err(Error::InvalidRequest(format!(
-                "year_min {a} is after year_max {b}"
-            )));
+            return Err(Error::InvalidRequest(format!("year_min {a} is after year_max {b}")));
         }
     }
     let searcher = reader.searcher();
@@ -243,27 +205,16 @@ pub fn search(
     }
     if let Some(l) = req.lang.as_deref().filter(|l| !l.is_empty()) {
         if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(Error::InvalidRequest(format!(
-                "lang {l:?} is not an ISO 639-1 code like \"fr\""
-            )));
+            return Err(Error::InvalidRequest(format!("lang {l:?} is not an ISO 639-1 code like \"fr\"")));
         }
         let (_, q) = parse_filter(idx, &format!("/language/{l}"))?;
         clauses.push((Occur::Must, q));
     }
     if req.year_min.is_some() || req.year_max.is_some() {
         let y = idx.fields.year;
-        let lo = req
-            .year_min
-            .map(|v| Bound::Included(Term::from_field_u64(y, v as u64)))
-            .unwrap_or(Bound::Unbounded);
-        let hi = req
-            .year_max
-            .map(|v| Bound::Included(Term::from_field_u64(y, v as u64)))
-            .unwrap_or(Bound::Unbounded);
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)),
-        ));
+        let lo = req.year_min.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
+        let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0))));
     }
     let query = BooleanQuery::new(clauses);
 
@@ -293,31 +244,22 @@ pub fn search(
                 fruits
             }
             Sort::Newest => {
-                let (hits, fruits) = searcher.search(
-                    &query,
-                    &(td.order_by_fast_field::<u64>("year", Order::Desc), multi),
-                )?;
+                let (hits, fruits) =
+                    searcher.search(&query, &(td.order_by_fast_field::<u64>("year", Order::Desc), multi))?;
                 top = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
                 fruits
             }
         }
     };
     let total = count_handle.extract(&mut fruits);
-    let mut facets: BTreeMap<String, Vec<FacetCount>> = RESPONSE_FAMILIES
-        .iter()
-        .map(|f| (f.to_string(), Vec::new()))
-        .collect();
+    let mut facets: BTreeMap<String, Vec<FacetCount>> =
+        RESPONSE_FAMILIES.iter().map(|f| (f.to_string(), Vec::new())).collect();
     for (root, handle) in facet_handles {
         let counts: FacetCounts = handle.extract(&mut fruits);
         let fam = family_of(&root).unwrap_or("").to_string();
         let list = facets.entry(fam).or_default();
-        let mut children: Vec<FacetCount> = counts
-            .get(root.as_str())
-            .map(|(f, c)| FacetCount {
-                path: f.to_string(),
-                count: c,
-            })
-            .collect();
+        let mut children: Vec<FacetCount> =
+            counts.get(root.as_str()).map(|(f, c)| FacetCount { path: f.to_string(), count: c }).collect();
         children.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
         for c in children {
             if !list.iter().any(|x| x.path == c.path) {
@@ -331,14 +273,8 @@ pub fn search(
     for (score, addr) in top {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let record = stored_record(idx, &doc)?;
-        let pages: Vec<&str> = doc
-            .get_all(idx.fields.page)
-            .filter_map(|v| v.as_str())
-            .collect();
-        let facets = TAGGED_FAMILIES
-            .iter()
-            .map(|f| (f.to_string(), record.facet_paths(f)))
-            .collect();
+        let pages: Vec<&str> = doc.get_all(idx.fields.page).filter_map(|v| v.as_str()).collect();
+        let facets = TAGGED_FAMILIES.iter().map(|f| (f.to_string(), record.facet_paths(f))).collect();
         hits.push(Hit {
             snippets: snippets.best(&record, &pages),
             id: record.id,
@@ -353,23 +289,13 @@ pub fn search(
             score,
         });
     }
-    Ok(SearchResponse {
-        query: req.query.clone(),
-        total,
-        took_ms: start.elapsed().as_millis() as u64,
-        hits,
-        facets,
-    })
+    Ok(SearchResponse { query: req.query.clone(), total, took_ms: start.elapsed().as_millis() as u64, hits, facets })
 }
 
 /// The record stored with a document (pages not included).
 pub fn stored_record(idx: &WashIndex, doc: &TantivyDocument) -> Result<Record> {
-    let json = doc
-        .get_first(idx.fields.record)
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    serde_json::from_str(json)
-        .map_err(|e| Error::Index(format!("stored record unreadable ({e}); re-index the file")))
+    let json = doc.get_first(idx.fields.record).and_then(|v| v.as_str()).unwrap_or("");
+    serde_json::from_str(json).map_err(|e| Error::Index(format!("stored record unreadable ({e}); re-index the file")))
 }
 
 /// Snippet generators per body field, made on first use.
@@ -382,12 +308,7 @@ struct Snippets<'a> {
 
 impl<'a> Snippets<'a> {
     fn new(searcher: &'a Searcher, query: &'a dyn Query, idx: &'a WashIndex) -> Self {
-        Snippets {
-            searcher,
-            query,
-            idx,
-            generators: BTreeMap::new(),
-        }
+        Snippets { searcher, query, idx, generators: BTreeMap::new() }
     }
 
     fn generator(&mut self, lang: &str) -> Option<&SnippetGenerator> {
@@ -424,14 +345,8 @@ impl<'a> Snippets<'a> {
             }
         }
         found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut out: Vec<Snippet> = found
-            .into_iter()
-            .take(2)
-            .map(|(_, page, html)| Snippet {
-                html,
-                page: paged.then_some(page),
-            })
-            .collect();
+        let mut out: Vec<Snippet> =
+            found.into_iter().take(2).map(|(_, page, html)| Snippet { html, page: paged.then_some(page) }).collect();
         if out.is_empty() {
             if let Some((i, text)) = pages.iter().enumerate().find(|(_, t)| !t.trim().is_empty()) {
                 let cut: String = text.chars().take(240).collect();
@@ -475,10 +390,7 @@ pub fn facet_tree(searcher: &Searcher, family: &str) -> Result<Vec<FacetNode>> {
         let counts = searcher.search(&AllQuery, &c)?;
         let mut next = Vec::new();
         for p in &level {
-            let v: Vec<(String, u64)> = counts
-                .get(p.as_str())
-                .map(|(f, n)| (f.to_string(), n))
-                .collect();
+            let v: Vec<(String, u64)> = counts.get(p.as_str()).map(|(f, n)| (f.to_string(), n)).collect();
             next.extend(v.iter().map(|(c, _)| c.clone()));
             kids.insert(p.clone(), v);
         }
@@ -489,11 +401,7 @@ pub fn facet_tree(searcher: &Searcher, family: &str) -> Result<Vec<FacetNode>> {
             .get(path)
             .into_iter()
             .flatten()
-            .map(|(p, n)| FacetNode {
-                path: p.clone(),
-                count: *n,
-                children: build(p, kids),
-            })
+            .map(|(p, n)| FacetNode { path: p.clone(), count: *n, children: build(p, kids) })
             .collect();
         v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
         v

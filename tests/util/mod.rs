@@ -24,11 +24,7 @@ pub fn bin() -> PathBuf {
 
 /// Runs the binary with `args` in the repository root.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
+    Command::new(bin()).args(args).current_dir(root()).output().expect("binary runs")
 }
 
 /// Runs the binary and parses its stdout as JSON.

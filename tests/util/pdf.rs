@@ -62,10 +62,7 @@ fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
     let mut cur_w = 0.0;
     let space = char_width(' ', bold) * size / 1000.0;
     for word in text.split_whitespace() {
-        let w: f32 = word
-            .chars()
-            .map(|c| char_width(c, bold) * size / 1000.0)
-            .sum();
+        let w: f32 = word.chars().map(|c| char_width(c, bold) * size / 1000.0).sum();
         if !cur.is_empty() && cur_w + space + w > width {
             lines.push(std::mem::take(&mut cur));
             cur_w = 0.0;
@@ -128,27 +125,15 @@ pub fn write_pdf(items: &[Item], info: &Info) -> Vec<u8> {
         ops.push(Operation::new("BT", vec![]));
         ops.push(Operation::new("Tf", vec![font.into(), size.into()]));
         ops.push(Operation::new("Td", vec![x.into(), y.into()]));
-        ops.push(Operation::new(
-            "Tj",
-            vec![Object::String(winansi(s), StringFormat::Literal)],
-        ));
+        ops.push(Operation::new("Tj", vec![Object::String(winansi(s), StringFormat::Literal)]));
         ops.push(Operation::new("ET", vec![]));
     };
     let mut finish_page = |doc: &mut Document, ops: &mut Vec<Operation>, page_no: i32| {
         if !info.header.is_empty() {
             text_op(ops, "F1", 8.0, MARGIN, PAGE_H - 36.0, &info.header);
         }
-        text_op(
-            ops,
-            "F1",
-            8.0,
-            PAGE_W / 2.0 - 10.0,
-            30.0,
-            &format!("Page {page_no}"),
-        );
-        let content = Content {
-            operations: std::mem::take(ops),
-        };
+        text_op(ops, "F1", 8.0, PAGE_W / 2.0 - 10.0, 30.0, &format!("Page {page_no}"));
+        let content = Content { operations: std::mem::take(ops) };
         let stream = Stream::new(dictionary! {}, content.encode().expect("content encodes"));
         let content_id = doc.add_object(stream);
         let page = doc.add_object(dictionary! {
@@ -181,7 +166,8 @@ pub fn write_pdf(items: &[Item], info: &Info) -> Vec<u8> {
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
     let text = |s: &str| Object::string_literal(winansi(s));
-    let mut info_dict = dictionary! { "Producer" => text("wash-lessons pdfgen"), "Creator" => text("wash-lessons pdfgen") };
+    let mut info_dict =
+        dictionary! { "Producer" => text("wash-lessons pdfgen"), "Creator" => text("wash-lessons pdfgen") };
     for (k, v) in [
         ("Title", &info.title),
         ("Author", &info.author),
@@ -210,12 +196,7 @@ pub fn from_markdown(src: &str) -> (Vec<Item>, Info) {
         if let Some(end) = rest.find("\n---") {
             for line in rest[..end].lines() {
                 if let Some((k, v)) = line.split_once(':') {
-                    let v = v
-                        .trim()
-                        .trim_matches('"')
-                        .trim_matches('[')
-                        .trim_matches(']')
-                        .replace('"', "");
+                    let v = v.trim().trim_matches('"').trim_matches('[').trim_matches(']').replace('"', "");
                     match k.trim() {
                         "title" => info.title = v,
                         "author" => info.author = v,
@@ -251,10 +232,7 @@ pub fn from_markdown(src: &str) -> (Vec<Item>, Info) {
         } else if let Some(h) = l.strip_prefix('#') {
             flush(&mut para, &mut items);
             let level = 1 + h.chars().take_while(|&c| c == '#').count() as u8;
-            items.push(Item::Heading(
-                level.min(3),
-                h.trim_start_matches('#').trim().to_string(),
-            ));
+            items.push(Item::Heading(level.min(3), h.trim_start_matches('#').trim().to_string()));
         } else if l.starts_with('|') {
             flush(&mut para, &mut items);
             if l.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) {
@@ -264,9 +242,7 @@ pub fn from_markdown(src: &str) -> (Vec<Item>, Info) {
             items.push(Item::Para(cells.join("   ")));
         } else if l.starts_with("- ")
             || l.starts_with("* ")
-            || l.chars().next().is_some_and(|c| c.is_ascii_digit())
-                && l.contains(". ")
-                && l.find(". ") < Some(4)
+            || l.chars().next().is_some_and(|c| c.is_ascii_digit()) && l.contains(". ") && l.find(". ") < Some(4)
         {
             flush(&mut para, &mut items);
             para.push_str(l.trim_start_matches(['-', '*']).trim());
