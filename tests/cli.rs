@@ -170,3 +170,37 @@ fn legacy_encodings_come_out_right() {
     assert_eq!(r["language"], "en");
     assert!(r["pages"][0]["text"].as_str().unwrap().contains("Chitungwiza"));
 }
+
+#[test]
+fn sidecar_and_front_matter_facets_win() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    // The text speaks of handpumps, but a curator says the document is about springs in Nepal.
+    std::fs::write(docs.join("visit.txt"), "Handpumps, handpumps and handpumps everywhere in the district.\n").unwrap();
+    std::fs::write(
+        docs.join("visit.txt.meta.toml"),
+        "title = \"Spring catchments visit\"\nyear = 2012\ncountries = [\"Nepal\"]\nfacets = [\"/technology/water/spring\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("notes.md"),
+        "---\ntitle: Learning alliance notes\ndate: 2019-05-02\ncountry: Ghana\nfacets: [/context/setting/small-town]\n---\n# Notes\n\nTown water boards met.\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("idx");
+    let (code, v) = run_json(&["index", "--index", s(&index), "--json", s(&docs)]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["indexed"], 2, "the sidecar is not a document of its own: {v}");
+    let (_, r) = run_json(&["search", "--index", s(&index), "--json", "--filter", "/technology/water/spring", ""]);
+    assert_eq!(r["total"], 1, "{r}");
+    let h = &r["hits"][0];
+    assert_eq!(h["title"], "Spring catchments visit");
+    assert_eq!(h["year"], 2012);
+    assert_eq!(h["countries"][0], "NP");
+    assert_eq!(h["facets"]["technology"], serde_json::json!(["/technology/water/spring"]));
+    let (_, r) = run_json(&["search", "--index", s(&index), "--json", "--filter", "/context/setting/small-town", ""]);
+    assert_eq!(r["total"], 1, "{r}");
+    assert_eq!(r["hits"][0]["year"], 2019);
+    assert_eq!(r["hits"][0]["countries"][0], "GH");
+}

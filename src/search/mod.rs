@@ -337,7 +337,7 @@ impl<'a> Snippets<'a> {
                 let n = s.highlighted().len();
                 if n > 0 {
                     s.set_snippet_prefix_postfix("<mark>", "</mark>");
-                    found.push((n, i as u32 + 1, s.to_html()));
+                    found.push((n, i as u32 + 1, crate::text::squash_ws(&s.to_html())));
                 }
             }
             if !found.is_empty() {
