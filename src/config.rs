@@ -21,8 +21,8 @@ const DEFAULT_COUNTRIES: &str = include_str!("../index-config/countries.toml");
 pub const TAGGED_FAMILIES: [&str; 4] = ["context", "technology", "failure_cause", "approach"];
 
 /// Every facet root the index knows: the tagged families plus the plain facets.
-pub const ALL_FAMILIES: [&str; 8] =
-    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "format"];
+pub const ALL_FAMILIES: [&str; 9] =
+    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "format", "year"];
 
 /// The languages a taxonomy may carry triggers for (the stemmers the index serves).
 pub const TRIGGER_LANGUAGES: [&str; 4] = ["en", "fr", "es", "pt"];
@@ -248,6 +248,8 @@ pub struct Defaults {
     pub heading_weight: f64,
     /// Weight of an occurrence in the body.
     pub body_weight: f64,
+    /// Weight of an occurrence in the body of a lessons section.
+    pub lessons_weight: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,6 +512,7 @@ fn parse_taxonomy(src: &str, name: &str) -> Result<Taxonomy> {
         ("title_weight", d.title_weight),
         ("heading_weight", d.heading_weight),
         ("body_weight", d.body_weight),
+        ("lessons_weight", d.lessons_weight),
     ] {
         if v.is_nan() || v <= 0.0 {
             return Err(Error::Config(format!("{name}: [defaults] {k} must be positive")));

@@ -186,6 +186,8 @@ pub enum Zone {
     Heading,
     /// Body text.
     Body,
+    /// Body text of a section that carries lessons ("lessons learned", "challenges"...).
+    Lessons,
     /// A references or bibliography section (not counted).
     References,
 }

@@ -176,24 +176,25 @@ pub fn run(
         let limits = Limits::from(&config.settings.extract);
         let served = config.settings.languages.served.clone();
         let commit_every = config.settings.index.commit_every;
-        let (tx, rx) = sync_channel::<(String, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
+        let (tx, rx) = sync_channel::<(String, PathBuf, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
         let mut since_commit = 0usize;
         let mut fatal: Option<Error> = None;
         std::thread::scope(|s| {
             s.spawn(move || {
                 todo.par_iter().for_each_with(tx, |tx, (c, state)| {
                     let r = process(&c.path, &c.display, &enricher, &limits);
-                    let _ = tx.send((c.display.clone(), *state, r));
+                    let _ = tx.send((c.display.clone(), c.path.clone(), *state, r));
                 });
             });
-            for (display, state, result) in rx {
+            for (display, path, state, result) in rx {
                 match result {
                     Ok(record) => {
                         if fatal.is_some() {
                             continue;
                         }
                         writer.delete_term(idx.id_term(&record.id));
-                        if let Err(e) = writer.add_document(idx.to_document(&record, state, &served)) {
+                        let source = std::fs::canonicalize(&path).unwrap_or(path);
+                        if let Err(e) = writer.add_document(idx.to_document(&record, state, &served, &source)) {
                             fatal = Some(e.into());
                             continue;
                         }
@@ -220,6 +221,7 @@ pub fn run(
         writer.commit().map_err(|e| Error::Index(format!("cannot commit the index in {}: {e}", idx.dir.display())))?;
         writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
     }
+    idx.add_roots(roots)?;
     summary.failed = summary.errors.len();
     summary.took_ms = start.elapsed().as_millis() as u64;
     Ok(summary)

@@ -95,6 +95,19 @@ fn index_search_filter_reindex_inspect_stats() {
         .as_u64();
     assert_eq!(es_count, Some(es));
 
+    // Newest first, and a year range.
+    let (_, nw) = run_json(&["search", "--index", s(&index), "--json", "--newest", "--limit", "20", ""]);
+    let years: Vec<u64> = nw["hits"].as_array().unwrap().iter().filter_map(|h| h["year"].as_u64()).collect();
+    assert!(years.len() >= 10 && years.windows(2).all(|w| w[0] >= w[1]), "{years:?}");
+    let (_, yr) = run_json(&["search", "--index", s(&index), "--json", "--year-min", "2015", "--year-max", "2018", ""]);
+    assert!(yr["total"].as_u64().unwrap() > 0);
+    for h in yr["hits"].as_array().unwrap() {
+        let y = h["year"].as_u64().unwrap();
+        assert!((2015..=2018).contains(&y), "{y}");
+    }
+    let year_counts = yr["facets"]["year"].as_array().unwrap();
+    assert!(year_counts.iter().all(|c| c["path"].as_str().unwrap().starts_with("/year/201")), "{year_counts:?}");
+
     // Bad filters are user errors, not crashes; odd queries are searched leniently.
     let out = util::run(&["search", "--index", s(&index), "--filter", "/nonsense/x", "pumps"]);
     assert_eq!(out.status.code(), Some(1));

@@ -63,13 +63,15 @@ fn branch(p: &str) -> String {
     p.split('/').take(3).collect::<Vec<_>>().join("/")
 }
 
-/// Measured figures (exact paths) and the floors the tagger must keep.
+/// Floors a little below the measured figures (exact paths, measured on 2026-11-27:
+/// context P 0.731 R 0.632, technology P 0.688 R 0.771, failure_cause P 0.578 R 0.408,
+/// approach P 0.591 R 0.765).
 const FLOORS: [(&str, f64, f64); 4] = [
     // (family, precision floor, recall floor)
-    ("context", 0.0, 0.0),
-    ("technology", 0.0, 0.0),
-    ("failure_cause", 0.0, 0.0),
-    ("approach", 0.0, 0.0),
+    ("context", 0.69, 0.59),
+    ("technology", 0.65, 0.73),
+    ("failure_cause", 0.54, 0.37),
+    ("approach", 0.55, 0.72),
 ];
 
 #[test]
@@ -146,4 +148,7 @@ fn tagging_precision_and_recall_against_labels() {
         assert!(e.recall() >= r_floor, "{fam} recall {:.3} below floor {r_floor}", e.recall());
     }
     assert!(lang_ok * 100 >= n * 95, "language right on only {lang_ok}/{n}");
+    assert!(country_ok * 100 >= n * 90, "countries right on only {country_ok}/{n}");
+    assert!(year_found * 100 >= n * 95, "year found on only {year_found}/{n}");
+    assert!(doctype_ok * 100 >= n * 70, "doctype right on only {doctype_ok}/{n}");
 }

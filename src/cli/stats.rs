@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::ALL_FAMILIES;
 use crate::index::WashIndex;
-use crate::search::{facet_tree, FacetNode};
+use crate::search::{facet_trees, FacetNode};
 
 use super::{exit, fatal, print_json, DEFAULT_INDEX};
 
@@ -37,22 +36,19 @@ pub fn run(a: Args) -> i32 {
         Ok(r) => r.searcher(),
         Err(e) => return fatal(e),
     };
-    let mut facets = BTreeMap::new();
-    for fam in ALL_FAMILIES {
-        match facet_tree(&searcher, fam) {
-            Ok(t) => {
-                facets.insert(fam.to_string(), t);
-            }
-            Err(e) => return fatal(e),
-        }
-    }
+    let facets = match facet_trees(&searcher) {
+        Ok(f) => f,
+        Err(e) => return fatal(e),
+    };
     let stats = Stats { documents: searcher.num_docs(), facets };
     if a.json {
         print_json(&stats);
         return exit::OK;
     }
     println!("{} documents in {}", stats.documents, a.index.display());
-    for fam in ["format", "language", "doctype", "country", "context", "technology", "failure_cause", "approach"] {
+    for fam in
+        ["format", "language", "doctype", "year", "country", "context", "technology", "failure_cause", "approach"]
+    {
         println!("\n{fam}:");
         fn show(nodes: &[FacetNode], depth: usize) {
             for n in nodes {

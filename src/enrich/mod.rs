@@ -210,37 +210,54 @@ impl Enricher {
         for k in doc.declared.keywords.iter().chain(&doc.metadata.keywords) {
             push_tokens(&mut toks, k, Zone::Heading, 1);
         }
-        let refs = &self.config.taxonomy.references_headings;
-        let mut in_refs: Option<u8> = None;
+        // A heading that names a references or lessons section starts a zone that lasts until the
+        // next heading of the same or a higher level.
+        let mut section: Option<(Zone, u8)> = None;
         for page in &doc.pages {
             for (i, b) in page.blocks.iter().enumerate() {
                 let folded = crate::text::fold(&b.text);
-                let short = crate::text::word_count(&b.text) <= 6;
-                let names_refs = short && refs.iter().any(|r| folded.trim_end_matches([':', '.']).trim() == r);
-                let level = match b.kind {
-                    BlockKind::Heading(l) => l,
-                    BlockKind::Text => 9,
-                };
-                if names_refs {
-                    in_refs = Some(level);
-                } else if let (Some(rl), BlockKind::Heading(l)) = (in_refs, b.kind) {
-                    if l <= rl {
-                        in_refs = None;
+                if let BlockKind::Heading(level) = b.kind {
+                    if section.is_some_and(|(_, l)| level <= l) {
+                        section = None;
+                    }
+                    if let Some(zone) = self.section_zone(&folded) {
+                        section = Some((zone, level));
                     }
                 }
-                let zone = if in_refs.is_some() {
-                    Zone::References
-                } else if page.number == 1 && i < 4 && folded == title_folded {
-                    Zone::Title
-                } else if matches!(b.kind, BlockKind::Heading(_)) {
-                    Zone::Heading
-                } else {
-                    Zone::Body
+                let zone = match section {
+                    Some((Zone::References, _)) => Zone::References,
+                    _ if page.number == 1 && i < 4 && folded == title_folded => Zone::Title,
+                    _ if matches!(b.kind, BlockKind::Heading(_)) => Zone::Heading,
+                    Some((Zone::Lessons, _)) => Zone::Lessons,
+                    _ => Zone::Body,
                 };
                 push_tokens(&mut toks, &b.text, zone, page.number);
             }
         }
         toks
+    }
+
+    /// The zone a heading opens: references, lessons, or none. Numbering ("3.2", "IV.") is ignored.
+    fn section_zone(&self, folded_heading: &str) -> Option<Zone> {
+        if crate::text::word_count(folded_heading) > 8 {
+            return None;
+        }
+        let h = folded_heading
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')' || c.is_whitespace());
+        let h = h
+            .strip_prefix(|c: char| "ivx".contains(c))
+            .map(|r| r.trim_start_matches(['i', 'v', 'x']))
+            .filter(|r| r.starts_with(['.', ')']))
+            .map(|r| r[1..].trim_start())
+            .unwrap_or(h);
+        let t = &self.config.taxonomy;
+        if t.references_headings.iter().any(|r| h.starts_with(r.as_str())) {
+            Some(Zone::References)
+        } else if t.lessons_headings.iter().any(|r| h.starts_with(r.as_str())) {
+            Some(Zone::Lessons)
+        } else {
+            None
+        }
     }
 
     fn doctype(&self, doc: &Extracted, title: &str, early: &str, lang: Option<&str>) -> String {

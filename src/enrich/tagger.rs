@@ -100,6 +100,7 @@ impl Tagger {
             Zone::Title => self.weights.title_weight,
             Zone::Heading => self.weights.heading_weight,
             Zone::Body => self.weights.body_weight,
+            Zone::Lessons => self.weights.lessons_weight,
             Zone::References => 0.0,
         }
     }
@@ -350,8 +351,10 @@ mod tests {
         let mut f: FacetDef = c.taxonomy.facets.iter().find(|f| f.path.ends_with("/monitoring-gap")).unwrap().clone();
         f.triggers = vec![crate::config::tests_support::trigger("monitor* ~ ended|stopped|never", "en")];
         f.min_score = 1.0;
-        let t =
-            Tagger::new(&[f], &Defaults { min_score: 1.0, title_weight: 3.0, heading_weight: 2.0, body_weight: 1.0 });
+        let t = Tagger::new(
+            &[f],
+            &Defaults { min_score: 1.0, title_weight: 3.0, heading_weight: 2.0, body_weight: 1.0, lessons_weight: 1.5 },
+        );
         let hit = toks(&[("The programme's own monitoring ended at handover.", Zone::Body)]);
         assert_eq!(t.tag(&hit, Some("en"), 10, 2500).len(), 1);
         let far = toks(&[(

@@ -103,7 +103,9 @@ fn paragraphs(text: &str) -> Vec<Block> {
             if !cur.is_empty() {
                 blocks.push(Block::text(std::mem::take(&mut cur)));
             }
-            blocks.push(Block::text(line.clone()));
+            // A short line standing alone and starting like a title is taken as a heading.
+            let titled = line.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
+            blocks.push(if titled { Block::heading(3, line.clone()) } else { Block::text(line.clone()) });
             continue;
         }
         if cur.ends_with('-') && line.chars().next().is_some_and(|c| c.is_lowercase()) {
@@ -154,7 +156,7 @@ mod tests {
     fn lines_become_paragraphs() {
         let text = "Lessons learned\nThe pumps in the northern district broke down within two years because the\nspare parts were never stocked locally and the mecha-\nnics had left. Committees stopped collecting fees.\nRecommendations\n";
         let b = paragraphs(text);
-        assert_eq!(b[0].text, "Lessons learned");
+        assert_eq!(b[0], Block::heading(3, "Lessons learned"));
         assert!(b[1].text.contains("the mechanics had left."), "{:?}", b[1]);
         assert_eq!(b.last().unwrap().text, "Recommendations");
     }

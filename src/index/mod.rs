@@ -57,6 +57,8 @@ pub struct Fields {
     pub size: Field,
     /// File modification time.
     pub mtime: Field,
+    /// Canonical path of the original file, stored (never shown; serves the file endpoint).
+    pub source: Field,
     /// Facet fields by family (context, technology, failure_cause, approach, language, doctype,
     /// country, format).
     pub facets: Vec<(String, Field)>,
@@ -134,14 +136,15 @@ pub fn schema() -> (Schema, Fields) {
     }
     let page = b.add_text_field("page", STORED);
     let record = b.add_text_field("record", STORED);
-    let year = b.add_u64_field("year", NumericOptions::default().set_indexed().set_fast().set_stored());
+    let year = b.add_u64_field("year_value", NumericOptions::default().set_indexed().set_fast().set_stored());
     let size = b.add_u64_field("size", STORED);
     let mtime = b.add_u64_field("mtime", STORED);
+    let source = b.add_text_field("source", STORED);
     let facets = ALL_FAMILIES
         .iter()
         .map(|fam| (fam.to_string(), b.add_facet_field(fam, FacetOptions::default().set_stored())))
         .collect();
-    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, facets })
+    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, source, facets })
 }
 
 /// An open wash-lessons index.
@@ -240,9 +243,10 @@ impl WashIndex {
     }
 
     /// Turns a record into a tantivy document.
-    pub fn to_document(&self, r: &Record, state: FileState, served: &[String]) -> TantivyDocument {
+    pub fn to_document(&self, r: &Record, state: FileState, served: &[String], source: &Path) -> TantivyDocument {
         let f = &self.fields;
         let mut d = TantivyDocument::new();
+        d.add_text(f.source, source.to_string_lossy());
         d.add_text(f.id, &r.id);
         d.add_text(f.path, &r.path);
         d.add_text(f.title, &r.title);
@@ -289,7 +293,42 @@ impl WashIndex {
         for c in &r.countries {
             add(&mut d, "country", &format!("/country/{c}"));
         }
+        if let Some(y) = r.year {
+            add(&mut d, "year", &format!("/year/{y}"));
+        }
         d
+    }
+}
+
+const ROOTS_FILE: &str = "wash-lessons.roots";
+
+impl WashIndex {
+    /// The folders (and single files) whose documents this index holds: the only places the file
+    /// endpoint serves from.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        std::fs::read_to_string(self.dir.join(ROOTS_FILE))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+
+    /// Records more roots (canonical paths), written atomically.
+    pub fn add_roots(&self, roots: &[PathBuf]) -> Result<()> {
+        let mut all = self.roots();
+        for r in roots {
+            if let Ok(c) = std::fs::canonicalize(r) {
+                if !all.contains(&c) {
+                    all.push(c);
+                }
+            }
+        }
+        let text: String = all.iter().map(|p| format!("{}\n", p.display())).collect();
+        let tmp = self.dir.join(format!("{ROOTS_FILE}.tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, self.dir.join(ROOTS_FILE)))
+            .map_err(|e| Error::Index(format!("cannot write {} in {}: {e}", ROOTS_FILE, self.dir.display())))
     }
 }
 

@@ -27,8 +27,8 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
 /// Families whose counts every response carries.
-const RESPONSE_FAMILIES: [&str; 7] =
-    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country"];
+const RESPONSE_FAMILIES: [&str; 8] =
+    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "year"];
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>
     let path = filter.trim().trim_end_matches('/');
     check_path_syntax(path).or_else(|e| {
         // Country codes are upper case: /country/MW.
-        let ok = path.starts_with("/country/") && path[9..].chars().all(|c| c.is_ascii_uppercase()) && path.len() == 11;
+        let ok = path.starts_with("/country/") && path.len() == 11 && path[9..].chars().all(|c| c.is_ascii_uppercase());
         if ok {
             Ok(())
         } else {
@@ -245,7 +245,7 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
             }
             Sort::Newest => {
                 let (hits, fruits) =
-                    searcher.search(&query, &(td.order_by_fast_field::<u64>("year", Order::Desc), multi))?;
+                    searcher.search(&query, &(td.order_by_fast_field::<u64>("year_value", Order::Desc), multi))?;
                 top = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
                 fruits
             }
@@ -374,6 +374,11 @@ pub fn escape_html(s: &str) -> String {
         }
     }
     out
+}
+
+/// The facet trees of every family, with counts over the whole index.
+pub fn facet_trees(searcher: &Searcher) -> Result<BTreeMap<String, Vec<FacetNode>>> {
+    ALL_FAMILIES.iter().map(|f| Ok((f.to_string(), facet_tree(searcher, f)?))).collect()
 }
 
 /// The whole tree of one facet family with document counts, level by level.
