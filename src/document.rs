@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The formats the indexer reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// PDF.
@@ -43,7 +43,7 @@ impl Format {
 }
 
 /// The role of a block of text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BlockKind {
     /// A heading (level 1 is the highest).
@@ -96,7 +96,7 @@ impl Page {
 }
 
 /// Metadata carried by the file itself (document properties, front matter, a sidecar).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Metadata {
     /// Title.
     pub title: Option<String>,
@@ -177,7 +177,7 @@ impl Extracted {
 }
 
 /// Where a piece of evidence was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Zone {
     /// Title (and keywords).
@@ -193,7 +193,7 @@ pub enum Zone {
 }
 
 /// The evidence of one trigger term for a tag.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// The trigger as written in the taxonomy.
     pub term: String,
@@ -206,7 +206,7 @@ pub struct Evidence {
 }
 
 /// How a tag was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TagSource {
     /// Evidence found in the text.
@@ -216,7 +216,7 @@ pub enum TagSource {
 }
 
 /// One facet tag with its evidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tag {
     /// The facet path.
     pub path: String,
@@ -233,7 +233,7 @@ pub struct Tag {
 }
 
 /// A country named in the document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CountryMention {
     /// ISO 3166-1 alpha-2.
     pub code: String,
@@ -242,7 +242,7 @@ pub struct CountryMention {
 }
 
 /// Page text as stored and shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageText {
     /// 1-based page number.
     pub number: u32,
@@ -251,7 +251,7 @@ pub struct PageText {
 }
 
 /// An enriched document, ready for the index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// Stable id (from the file's canonical path).
     pub id: String,

@@ -14,6 +14,7 @@
 //! - [`index`] owns the tantivy schema, the tokenizers, and the writer that upserts records by id.
 //! - [`search`] turns a [`search::SearchRequest`] into hits, snippets and facet counts: one result
 //!   shape for the command line and the HTTP API.
+//! - [`server`] is the HTTP API and web page (axum); the only place that knows HTTP.
 //! - [`cli`] is the only place that knows clap.
 
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod extract;
 pub mod index;
 pub mod ingest;
 pub mod search;
+pub mod server;
 pub mod text;
 
 pub use config::Config;

@@ -4,6 +4,7 @@
 mod index;
 mod inspect;
 mod search;
+mod serve;
 mod stats;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Documents in the index, per format, language, type and facet.
     Stats(stats::Args),
+    /// Serve the JSON API and the web page.
+    Serve(serve::Args),
 }
 
 /// Runs the command line; returns the exit code.
@@ -71,6 +74,7 @@ pub fn main() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
+        Command::Serve(a) => config().map(|c| serve::run(a, &c)).unwrap_or(exit::FATAL),
     }
 }
 

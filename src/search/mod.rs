@@ -31,7 +31,7 @@ const RESPONSE_FAMILIES: [&str; 8] =
     ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "year"];
 
 /// How hits are ordered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Sort {
     /// Best match first.
@@ -42,7 +42,7 @@ pub enum Sort {
 }
 
 /// A search.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchRequest {
     /// The user's words; empty lists everything.
     pub query: String,
@@ -63,7 +63,7 @@ pub struct SearchRequest {
 }
 
 /// A highlighted passage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Snippet {
     /// HTML-escaped text with `<mark>` around the matches.
     pub html: String,
@@ -72,7 +72,7 @@ pub struct Snippet {
 }
 
 /// One hit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hit {
     /// Document id.
     pub id: String,
@@ -99,7 +99,7 @@ pub struct Hit {
 }
 
 /// A facet value and how many matching documents carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FacetCount {
     /// The facet path.
     pub path: String,
@@ -108,7 +108,7 @@ pub struct FacetCount {
 }
 
 /// The answer to a search.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchResponse {
     /// The query as given.
     pub query: String,
@@ -123,7 +123,7 @@ pub struct SearchResponse {
 }
 
 /// A node of the facet tree with counts (for stats and the facet browser).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FacetNode {
     /// The facet path.
     pub path: String,

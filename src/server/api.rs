@@ -1,0 +1,373 @@
+//! The JSON API: search, documents (read, original file, upload, delete), facets, health,
+//! metrics and the OpenAPI document. Engine calls run in `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use tantivy::collector::TopDocs;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::TantivyDocument;
+
+use super::error::ApiError;
+use super::params::search_request;
+use super::AppState;
+use crate::config::check_path_syntax;
+use crate::document::{PageText, Record};
+use crate::search::{facet_trees, search as run_search, stored_record, SearchResponse};
+
+/// Runs blocking engine work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+}
+
+/// `GET /api/search`.
+pub async fn search(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<SearchResponse>, ApiError> {
+    let req = search_request(q.as_deref())?;
+    let resp = blocking(move || run_search(&st.idx, &st.reader, &req).map_err(ApiError::from)).await?;
+    Ok(Json(resp))
+}
+
+/// A document as the API shows it: the record, its pages, and where to get the original.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct DocumentView {
+    /// Everything the indexer stored.
+    #[serde(flatten)]
+    pub record: Record,
+    /// URL of the original file.
+    pub file_url: String,
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The stored document with this id.
+pub(super) fn find(st: &AppState, id: &str) -> Result<Option<TantivyDocument>, ApiError> {
+    if !valid_id(id) {
+        return Ok(None);
+    }
+    let searcher = st.reader.searcher();
+    let q = TermQuery::new(st.idx.id_term(id), IndexRecordOption::Basic);
+    let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score()).map_err(ApiError::internal)?;
+    match top.first() {
+        Some((_, addr)) => Ok(Some(searcher.doc(*addr).map_err(ApiError::internal)?)),
+        None => Ok(None),
+    }
+}
+
+/// The record of a stored document, pages included.
+pub(super) fn load_view(st: &AppState, id: &str) -> Result<DocumentView, ApiError> {
+    let doc = find(st, id)?.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
+    let mut record = stored_record(&st.idx, &doc).map_err(ApiError::internal)?;
+    record.pages = doc
+        .get_all(st.idx.fields.page)
+        .filter_map(|v| v.as_str())
+        .enumerate()
+        .map(|(i, t)| PageText { number: i as u32 + 1, text: t.to_string() })
+        .collect();
+    Ok(DocumentView { file_url: format!("/api/documents/{}/file", record.id), record })
+}
+
+/// `GET /api/documents/{id}`.
+pub async fn document(
+    State(st): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<DocumentView>, ApiError> {
+    Ok(Json(blocking(move || load_view(&st, &id)).await?))
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("odt") => "application/vnd.oasis.opendocument.text",
+        Some("html") | Some("htm") | Some("xhtml") => "text/html; charset=utf-8",
+        Some("md") | Some("markdown") => "text/markdown; charset=utf-8",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+/// The original file of a document, if it still lies inside an indexed root or the uploads.
+fn original(st: &AppState, id: &str) -> Result<PathBuf, ApiError> {
+    let doc = find(st, id)?.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
+    let gone = || ApiError::new("file_unavailable", "the original file is no longer available");
+    let source = doc.get_first(st.idx.fields.source).and_then(|v| v.as_str()).ok_or_else(gone)?;
+    let canon = std::fs::canonicalize(source).map_err(|_| gone())?;
+    let mut allowed: Vec<PathBuf> = st.idx.roots();
+    if let Ok(u) = std::fs::canonicalize(&st.uploads) {
+        allowed.push(u);
+    }
+    if !canon.is_file() || !allowed.iter().any(|root| canon.starts_with(root)) {
+        return Err(gone());
+    }
+    Ok(canon)
+}
+
+/// `GET /api/documents/{id}/file`: the original, inline, with its content type. HTML is sandboxed
+/// so that a page from the archive cannot run scripts on this origin.
+pub async fn file(State(st): State<AppState>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
+    let path = blocking(move || original(&st, &id)).await?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::new("file_unavailable", "the original file cannot be read"))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("document").replace(['"', '\\', '\r', '\n'], "_");
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((headers, bytes).into_response())
+}
+
+/// `GET /api/facets`: the whole facet tree with counts.
+pub async fn facets(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        let searcher = st.reader.searcher();
+        let trees = facet_trees(&searcher).map_err(ApiError::from)?;
+        Ok(Json(json!({"documents": searcher.num_docs(), "facets": trees})))
+    })
+    .await
+}
+
+/// `GET /api/health`.
+pub async fn health(State(st): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ok", "documents": st.reader.searcher().num_docs()}))
+}
+
+/// `GET /metrics` (Prometheus text).
+pub async fn metrics(State(st): State<AppState>) -> Response {
+    let docs = st.reader.searcher().num_docs();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(docs)).into_response()
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Json<Value> {
+    Json(super::openapi::document())
+}
+
+/// Unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::new("not_found", "no such route; see /api/openapi.json")
+}
+
+/// Known routes, wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new("method_not_allowed", "this route does not take this method; see /api/openapi.json")
+}
+
+fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = st.options.api_token.as_deref() else {
+        return Err(ApiError::new(
+            "write_disabled",
+            "the write API is off: start the server with --api-token or WASH_API_TOKEN",
+        ));
+    };
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if bool::from(g.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        _ => Err(ApiError::new("unauthorized", "missing or wrong bearer token")),
+    }
+}
+
+/// A file name safe to keep on disk.
+fn safe_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let s: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .chars()
+        .take(120)
+        .collect();
+    if s.is_empty() {
+        "upload".to_string()
+    } else {
+        s
+    }
+}
+
+/// Metadata sent with an upload; written as the file's sidecar.
+#[derive(Debug, Default, Serialize)]
+struct UploadMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    year: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    countries: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doctype: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    keywords: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    facets: Vec<String>,
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split([',', '\n']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+/// `POST /api/documents`: multipart with one `file` and optional `title`, `year`, `language`,
+/// `countries`, `doctype`, `keywords`, `facets`. Extracted, tagged and indexed before it returns.
+pub async fn upload(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&st, &headers)?;
+    let mut mp = mp.map_err(|e| ApiError::new("invalid_upload", format!("expected a multipart form: {e}")))?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut meta = UploadMeta::default();
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                "payload_too_large",
+                format!("the upload is larger than {} MB", st.options.upload_limit >> 20),
+            )
+        } else {
+            ApiError::new("invalid_upload", format!("unreadable multipart form: {e}"))
+        }
+    };
+    while let Some(field) = mp.next_field().await.map_err(too_large)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let fname = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(too_large)?;
+            file = Some((fname, bytes.to_vec()));
+            continue;
+        }
+        let text = field.text().await.map_err(too_large)?;
+        let bad = |m: String| ApiError::new("invalid_upload", m);
+        match name.as_str() {
+            "title" => meta.title = Some(text),
+            "year" => {
+                meta.year = Some(text.trim().parse().map_err(|_| bad(format!("year must be a number, not {text:?}")))?)
+            }
+            "language" => meta.language = Some(text.trim().to_string()),
+            "countries" => meta.countries.extend(list(&text)),
+            "doctype" => meta.doctype = Some(text.trim().to_string()),
+            "keywords" => meta.keywords.extend(list(&text)),
+            "facets" => {
+                for f in list(&text) {
+                    check_path_syntax(&f).map_err(|e| bad(format!("facet {f:?}: {e}")))?;
+                    if st.config.taxonomy.get(&f).is_none() {
+                        return Err(bad(format!("facet {f:?} is not in the taxonomy")));
+                    }
+                    meta.facets.push(f);
+                }
+            }
+            other => return Err(bad(format!("unknown form field {other:?}"))),
+        }
+    }
+    let (fname, bytes) = file.ok_or_else(|| ApiError::new("invalid_upload", "the form has no `file` field"))?;
+    if bytes.is_empty() {
+        return Err(ApiError::new("invalid_upload", "the file is empty"));
+    }
+    let _guard = st.write_lock.lock().await;
+    let st2 = st.clone();
+    let record = blocking(move || store_and_index(&st2, &fname, &bytes, &meta)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": record.id, "title": record.title, "path": record.path, "language": record.language,
+                    "facets": record.facets.iter().map(|(k, v)| (k.clone(), v.iter().map(|t| t.path.clone()).collect::<Vec<_>>())).collect::<std::collections::BTreeMap<_, _>>()})),
+    ))
+}
+
+fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) -> Result<Record, ApiError> {
+    let name = safe_name(fname);
+    let hash = blake3::hash(bytes).to_hex()[..12].to_string();
+    let dir = st.uploads.join(&hash);
+    std::fs::create_dir_all(&dir).map_err(ApiError::internal)?;
+    let path = dir.join(&name);
+    std::fs::write(&path, bytes).map_err(ApiError::internal)?;
+    let sidecar = dir.join(format!("{name}.meta.toml"));
+    let _ = std::fs::remove_file(&sidecar);
+    let has_meta = meta.title.is_some()
+        || meta.year.is_some()
+        || meta.language.is_some()
+        || meta.doctype.is_some()
+        || !meta.countries.is_empty()
+        || !meta.keywords.is_empty()
+        || !meta.facets.is_empty();
+    if has_meta {
+        std::fs::write(&sidecar, toml::to_string(meta).map_err(ApiError::internal)?).map_err(ApiError::internal)?;
+    }
+    let display = format!("uploads/{hash}/{name}");
+    let limits = crate::extract::Limits::from(&st.config.settings.extract);
+    let record = match crate::ingest::process(&path, &display, &st.enricher, &limits) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(ApiError::new("unprocessable_document", e.to_string()));
+        }
+    };
+    let state = crate::ingest::file_state(&path).map_err(ApiError::internal)?;
+    let mut writer = st.idx.writer(st.config.settings.index.writer_memory_mb.min(64)).map_err(ApiError::from)?;
+    writer.delete_term(st.idx.id_term(&record.id));
+    let source = std::fs::canonicalize(&path).unwrap_or(path);
+    writer
+        .add_document(st.idx.to_document(&record, state, &st.config.settings.languages.served, &source))
+        .map_err(ApiError::internal)?;
+    writer.commit().map_err(ApiError::internal)?;
+    drop(writer);
+    st.reader.reload().map_err(ApiError::internal)?;
+    Ok(record)
+}
+
+/// `DELETE /api/documents/{id}`: removes the document (and the file, if it was uploaded).
+pub async fn delete(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&st, &headers)?;
+    let _guard = st.write_lock.lock().await;
+    let st2 = st.clone();
+    blocking(move || {
+        let doc = find(&st2, &id)?.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
+        let source = doc.get_first(st2.idx.fields.source).and_then(|v| v.as_str()).map(PathBuf::from);
+        let mut writer = st2.idx.writer(32).map_err(ApiError::from)?;
+        writer.delete_term(st2.idx.id_term(&id));
+        writer.commit().map_err(ApiError::internal)?;
+        drop(writer);
+        st2.reader.reload().map_err(ApiError::internal)?;
+        if let (Some(src), Ok(up)) = (source, std::fs::canonicalize(&st2.uploads)) {
+            if src.starts_with(&up) {
+                if let Some(dir) = src.parent().filter(|d| *d != up) {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+        }
+        Ok(Json(json!({"deleted": id})))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_name("C:\\x\\Rapport final (v2).pdf"), "Rapport_final__v2_.pdf");
+        assert_eq!(safe_name("..."), "upload");
+        assert_eq!(safe_name(".hidden.md"), "hidden.md");
+    }
+}

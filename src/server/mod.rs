@@ -1,0 +1,154 @@
+//! The HTTP service (axum on tokio): a JSON API for other tools and a server-rendered web page
+//! for practitioners. The only module that knows axum. Searches run in `spawn_blocking` with one
+//! shared `IndexReader`; the reader follows commits, so a `wash-lessons index` run into the same
+//! index shows up within a second or so.
+
+mod api;
+mod error;
+mod metrics;
+pub mod openapi;
+mod params;
+mod ui;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use tantivy::IndexReader;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, CODES};
+
+use crate::config::Config;
+use crate::enrich::Enricher;
+use crate::error::Result;
+use crate::index::WashIndex;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Bearer token of the write API; `None` turns the write API off.
+    pub api_token: Option<String>,
+    /// Largest upload, in bytes.
+    pub upload_limit: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { api_token: None, upload_limit: 100 << 20, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// What every handler shares.
+pub struct Inner {
+    /// The index.
+    pub idx: WashIndex,
+    /// One reader for all requests.
+    pub reader: IndexReader,
+    /// The configuration.
+    pub config: Config,
+    /// The enricher, for uploads.
+    pub enricher: Enricher,
+    /// Options.
+    pub options: Options,
+    /// Where uploaded files are kept (beside the index).
+    pub uploads: PathBuf,
+    /// Request metrics.
+    pub metrics: metrics::Metrics,
+    /// Uploads and deletions of this server, one at a time.
+    pub write_lock: tokio::sync::Mutex<()>,
+    /// Page templates.
+    pub templates: minijinja::Environment<'static>,
+}
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the state over an index.
+    pub fn new(idx: WashIndex, config: Config, options: Options) -> Result<AppState> {
+        let reader = idx.reader(true)?;
+        let uploads = idx.dir.join("uploads");
+        Ok(AppState(Arc::new(Inner {
+            enricher: Enricher::new(&config),
+            reader,
+            config,
+            options,
+            uploads,
+            metrics: metrics::Metrics::default(),
+            write_lock: tokio::sync::Mutex::new(()),
+            templates: ui::templates(),
+            idx,
+        })))
+    }
+}
+
+/// The application: every route, with limits, timeouts, tracing and metrics.
+pub fn app(state: AppState) -> Router {
+    let limit = state.options.upload_limit;
+    let timeout = state.options.request_timeout;
+    Router::new()
+        .route("/", get(ui::search_page))
+        .route("/documents/{id}", get(ui::document_page))
+        .route("/api/search", get(api::search))
+        .route("/api/documents", axum::routing::post(api::upload))
+        .route("/api/documents/{id}", get(api::document).delete(api::delete))
+        .route("/api/documents/{id}/file", get(api::file))
+        .route("/api/facets", get(api::facets))
+        .route("/api/health", get(api::health))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/metrics", get(api::metrics))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `addr` until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
