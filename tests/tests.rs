@@ -5,4 +5,5 @@ mod util;
 
 mod bad_inputs;
 mod cli;
+mod server;
 mod tagging_quality;

@@ -17,11 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use tantivy::IndexReader;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, CODES};
@@ -117,11 +115,26 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers `timeout` (JSON, 503) when a request takes longer than the limit.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            ApiError::new("timeout", format!("the request took longer than {} s", limit.as_secs())).into_response()
+        }
+    }
 }
 
 /// Serves `state` on `addr` until Ctrl-C or SIGTERM.
