@@ -4,6 +4,7 @@
 mod util;
 
 mod bad_inputs;
+mod browser;
 mod cli;
 mod server;
 mod tagging_quality;
