@@ -75,8 +75,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<
     if chunked {
         let mut out = Vec::new();
         let mut rest = &body[..];
-        loop {
-            let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") else { break };
+        while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
             let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap_or(0);
             if size == 0 || rest.len() < nl + 2 + size {
                 break;
