@@ -114,6 +114,9 @@ pub struct SearchResponse {
     pub query: String,
     /// Matching documents in all.
     pub total: usize,
+    /// Whether the hits hold all the words of the query (when no document does, the hits are
+    /// the documents with some of them).
+    pub all_words: bool,
     /// Time spent, in milliseconds.
     pub took_ms: u64,
     /// The requested page of hits.
@@ -191,31 +194,92 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
         }
     }
     let searcher = reader.searcher();
-    let text_query: Box<dyn Query> = if req.query.trim().is_empty() {
-        Box::new(AllQuery)
-    } else {
-        query_parser(idx).parse_query_lenient(&req.query).0
-    };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut filter_paths: Vec<String> = Vec::new();
     for f in &req.filters {
         let (path, q) = parse_filter(idx, f)?;
         filter_paths.push(path);
-        clauses.push((Occur::Must, q));
+        filters.push(q);
     }
     if let Some(l) = req.lang.as_deref().filter(|l| !l.is_empty()) {
         if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
             return Err(Error::InvalidRequest(format!("lang {l:?} is not an ISO 639-1 code like \"fr\"")));
         }
-        let (_, q) = parse_filter(idx, &format!("/language/{l}"))?;
-        clauses.push((Occur::Must, q));
+        filters.push(parse_filter(idx, &format!("/language/{l}"))?.1);
     }
     if req.year_min.is_some() || req.year_max.is_some() {
         let y = idx.fields.year;
         let lo = req.year_min.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
         let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0))));
+        filters.push(Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)));
     }
+    // Documents with all the words; when none has them all, documents with some of them.
+    let mut all_words = true;
+    let (mut text_query, mut found) = if req.query.trim().is_empty() {
+        let q: Box<dyn Query> = Box::new(AllQuery);
+        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+        (q, f)
+    } else {
+        let mut qp = query_parser(idx);
+        qp.set_conjunction_by_default();
+        let q = qp.parse_query_lenient(&req.query).0;
+        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+        (q, f)
+    };
+    if found.0 == 0 && !req.query.trim().is_empty() {
+        let q = query_parser(idx).parse_query_lenient(&req.query).0;
+        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+        if f.0 > 0 {
+            all_words = false;
+            text_query = q;
+            found = f;
+        }
+    }
+    let (total, top, facets) = found;
+
+    let mut snippets = Snippets::new(&searcher, &*text_query, idx);
+    let mut hits = Vec::with_capacity(top.len());
+    for (score, addr) in top {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let record = stored_record(idx, &doc)?;
+        let pages: Vec<&str> = doc.get_all(idx.fields.page).filter_map(|v| v.as_str()).collect();
+        let facets = TAGGED_FAMILIES.iter().map(|f| (f.to_string(), record.facet_paths(f))).collect();
+        hits.push(Hit {
+            snippets: snippets.best(&record, &pages),
+            id: record.id,
+            title: record.title,
+            path: record.path,
+            format: record.format.as_str().to_string(),
+            language: record.language,
+            year: record.year,
+            countries: record.countries,
+            doctype: record.doctype,
+            facets,
+            score,
+        });
+    }
+    Ok(SearchResponse {
+        query: req.query.clone(),
+        total,
+        all_words,
+        took_ms: start.elapsed().as_millis() as u64,
+        hits,
+        facets,
+    })
+}
+
+/// Matches, top documents and facet counts of one query.
+type Found = (usize, Vec<(f32, DocAddress)>, BTreeMap<String, Vec<FacetCount>>);
+
+fn execute(
+    searcher: &Searcher,
+    req: &SearchRequest,
+    text_query: &dyn Query,
+    filters: &[Box<dyn Query>],
+    filter_paths: &[String],
+) -> Result<Found> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+    clauses.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
     let query = BooleanQuery::new(clauses);
 
     // Counts for every family root and every filtered path: one collector per path, since a
@@ -267,29 +331,7 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
             }
         }
     }
-
-    let mut snippets = Snippets::new(&searcher, &*text_query, idx);
-    let mut hits = Vec::with_capacity(top.len());
-    for (score, addr) in top {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        let record = stored_record(idx, &doc)?;
-        let pages: Vec<&str> = doc.get_all(idx.fields.page).filter_map(|v| v.as_str()).collect();
-        let facets = TAGGED_FAMILIES.iter().map(|f| (f.to_string(), record.facet_paths(f))).collect();
-        hits.push(Hit {
-            snippets: snippets.best(&record, &pages),
-            id: record.id,
-            title: record.title,
-            path: record.path,
-            format: record.format.as_str().to_string(),
-            language: record.language,
-            year: record.year,
-            countries: record.countries,
-            doctype: record.doctype,
-            facets,
-            score,
-        });
-    }
-    Ok(SearchResponse { query: req.query.clone(), total, took_ms: start.elapsed().as_millis() as u64, hits, facets })
+    Ok((total, top, facets))
 }
 
 /// The record stored with a document (pages not included).
