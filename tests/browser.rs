@@ -229,6 +229,14 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
     assert!(d.text(&d.find("#tags")).contains("Why these tags"));
     d.screenshot("3-why-these-tags");
 
+    // On a phone-sized window the page still works: the search box is there and usable.
+    d.cmd("POST", "/window/rect", Some(json!({"width": 390, "height": 844})));
+    d.go(&format!("{base}/?q=latrine"));
+    let q = d.find("#q");
+    assert_eq!(d.attr(&q, "value"), "latrine");
+    d.screenshot("4-phone");
+    d.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 1400})));
+
     // Back to a query over PDFs and follow a page link to the original at that page.
     d.go(&format!("{base}/?q=handpump+mechanic&filter=%2Flanguage%2Fen"));
     let page_link = d.find("p.snippet a[href*='#page=']");

@@ -321,6 +321,13 @@ async fn every_read_error_code() {
 }
 
 #[tokio::test]
+async fn a_request_over_the_time_limit_gets_a_json_timeout() {
+    let (_dir, st) = fresh_state(Options { request_timeout: Duration::from_nanos(1), ..Options::default() });
+    let (s, v) = get(&st, "/api/search?q=water").await;
+    assert_error(s, &v, "timeout");
+}
+
+#[tokio::test]
 async fn write_api_needs_a_token_and_checks_uploads() {
     // No token configured: the write API is off.
     let st = read_state();
