@@ -216,7 +216,14 @@ impl WashIndex {
         let mut index = Index::open_in_dir(dir)
             .map_err(|e| Error::Index(format!("cannot open index in {}: {e}", dir.display())))?;
         register_tokenizers(&mut index);
-        let (_, fields) = schema();
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            return Err(Error::Index(format!(
+                "the index in {} was built with another schema by another version of wash-lessons; \
+                 delete it and index again",
+                dir.display()
+            )));
+        }
         Ok(WashIndex { index, fields, dir: dir.to_path_buf() })
     }
 

@@ -26,6 +26,10 @@ pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
+/// Below this many documents with all the words, documents with some of them are added.
+const FULL_PAGE: usize = 10;
+/// How much more a document with all the words weighs than one with some.
+const ALL_WORDS_BOOST: f32 = 10.0;
 /// Families whose counts every response carries.
 const RESPONSE_FAMILIES: [&str; 8] =
     ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "year"];
@@ -114,8 +118,8 @@ pub struct SearchResponse {
     pub query: String,
     /// Matching documents in all.
     pub total: usize,
-    /// Whether the hits hold all the words of the query (when no document does, the hits are
-    /// the documents with some of them).
+    /// Whether every hit holds all the words of the query. When fewer than ten documents do,
+    /// documents with some of the words follow them and this is false.
     pub all_words: bool,
     /// Time spent, in milliseconds.
     pub took_ms: u64,
@@ -213,7 +217,8 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
         let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
         filters.push(Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)));
     }
-    // Documents with all the words; when none has them all, documents with some of them.
+    // Documents with all the words. When fewer than a page of them exist, documents with some
+    // of the words follow, ranked below those that have them all.
     let mut all_words = true;
     let (mut text_query, mut found) = if req.query.trim().is_empty() {
         let q: Box<dyn Query> = Box::new(AllQuery);
@@ -226,10 +231,14 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
         let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
         (q, f)
     };
-    if found.0 == 0 && !req.query.trim().is_empty() {
-        let q = query_parser(idx).parse_query_lenient(&req.query).0;
+    if found.0 < FULL_PAGE && !req.query.trim().is_empty() {
+        let any = query_parser(idx).parse_query_lenient(&req.query).0;
+        let q: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+            (Occur::Should, Box::new(tantivy::query::BoostQuery::new(text_query.box_clone(), ALL_WORDS_BOOST))),
+            (Occur::Should, any),
+        ]));
         let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
-        if f.0 > 0 {
+        if f.0 > found.0 {
             all_words = false;
             text_query = q;
             found = f;
