@@ -188,6 +188,12 @@ pub struct ExtractSettings {
     pub max_decompressed_mb: u64,
     /// Pages beyond this are not extracted.
     pub max_pages: usize,
+    /// Extract every file in a worker process (a crash or hang ends only that worker).
+    pub isolate: bool,
+    /// Wall-clock limit for one file, in seconds (isolated extraction).
+    pub timeout_secs: u64,
+    /// Memory (address space) limit of a worker, in MB (isolated extraction).
+    pub memory_limit_mb: u64,
 }
 
 /// `[tagging]`.
@@ -214,6 +220,11 @@ fn parse_settings(src: &str, name: &str) -> Result<Settings> {
     }
     if s.index.writer_memory_mb < 16 {
         return Err(Error::Config(format!("{name}: [index] writer_memory_mb must be at least 16")));
+    }
+    if s.extract.timeout_secs == 0 || s.extract.memory_limit_mb < 64 {
+        return Err(Error::Config(format!(
+            "{name}: [extract] timeout_secs must be at least 1 and memory_limit_mb at least 64"
+        )));
     }
     if s.index.commit_every == 0 {
         return Err(Error::Config(format!("{name}: [index] commit_every must be at least 1")));

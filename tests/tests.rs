@@ -6,5 +6,6 @@ mod util;
 mod bad_inputs;
 mod browser;
 mod cli;
+mod isolation;
 mod server;
 mod tagging_quality;

@@ -21,7 +21,7 @@ pub struct Args {
     paths: Vec<PathBuf>,
 }
 
-pub fn run(a: Args, config: &Config) -> i32 {
+pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i32 {
     let idx = match WashIndex::open_or_create(&a.index) {
         Ok(i) => i,
         Err(e) => return fatal(e),
@@ -32,7 +32,8 @@ pub fn run(a: Args, config: &Config) -> i32 {
             eprintln!("{}: {}", e.path, e.error);
         }
     };
-    let summary = match ingest::run(&idx, config, &a.paths, &on_error) {
+    let iso = super::isolation(config, config_dir);
+    let summary = match ingest::run_isolated(&idx, config, &a.paths, &on_error, iso.as_ref()) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };

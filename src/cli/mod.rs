@@ -6,6 +6,7 @@ mod inspect;
 mod search;
 mod serve;
 mod stats;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,9 @@ enum Command {
     Stats(stats::Args),
     /// Serve the JSON API and the web page.
     Serve(serve::Args),
+    /// Extraction worker (started by `index` and `serve`; reads requests on stdin).
+    #[command(hide = true)]
+    Worker,
 }
 
 /// Runs the command line; returns the exit code.
@@ -70,12 +74,28 @@ pub fn main() -> i32 {
         })
     };
     match cli.command {
-        Command::Index(a) => config().map(|c| index::run(a, &c)).unwrap_or(exit::FATAL),
+        Command::Index(a) => config().map(|c| index::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
         Command::Search(a) => search::run(a),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
-        Command::Serve(a) => config().map(|c| serve::run(a, &c)).unwrap_or(exit::FATAL),
+        Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
+        Command::Worker => config().map(|c| worker::run(&c)).unwrap_or(exit::FATAL),
     }
+}
+
+/// Worker-process isolation as the settings ask, with this binary as the worker.
+fn isolation(config: &Config, config_dir: Option<&std::path::Path>) -> Option<crate::ingest::Isolation> {
+    let e = &config.settings.extract;
+    if !e.isolate {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    Some(crate::ingest::Isolation {
+        exe,
+        config_dir: config_dir.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())),
+        timeout: std::time::Duration::from_secs(e.timeout_secs),
+        memory_limit: e.memory_limit_mb << 20,
+    })
 }
 
 /// Prints an error for a run that cannot work and returns the fatal exit code.

@@ -42,7 +42,7 @@ fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
-pub fn run(a: Args, config: &Config) -> i32 {
+pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -60,7 +60,8 @@ pub fn run(a: Args, config: &Config) -> i32 {
             Some(dir) => {
                 tracing::info!(dir = %dir.display(), "index is empty: indexing the sample corpus first");
                 let report = |e: &ingest::FileError| tracing::warn!(path = %e.path, error = %e.error, "not indexed");
-                match ingest::run(&idx, config, &[dir], &report) {
+                match ingest::run_isolated(&idx, config, &[dir], &report, super::isolation(config, config_dir).as_ref())
+                {
                     Ok(s) => tracing::info!(indexed = s.indexed, failed = s.failed, ms = s.took_ms, "sample indexed"),
                     Err(e) => return fatal(e),
                 }

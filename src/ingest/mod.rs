@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 use crate::extract::{self, Limits};
 use crate::index::{FileState, WashIndex};
 
+mod worker;
+
+use worker::Worker;
+pub use worker::{serve_requests, Isolation, Request as WorkerRequest, Response as WorkerResponse};
+
 /// A file that could not be indexed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileError {
@@ -137,11 +142,24 @@ pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits)
 }
 
 /// Indexes `roots` into `idx`. `on_error` sees each failure as it happens.
+/// Indexes `roots` into `idx`, extracting in this process (a panic is caught, but a hang or an
+/// abort is not: use [`run_isolated`] for archives that may hold hostile files).
 pub fn run(
     idx: &WashIndex,
     config: &Config,
     roots: &[PathBuf],
     on_error: &(dyn Fn(&FileError) + Sync),
+) -> Result<Summary> {
+    run_isolated(idx, config, roots, on_error, None)
+}
+
+/// Indexes `roots` into `idx`; with `isolation`, every file is extracted in a worker process.
+pub fn run_isolated(
+    idx: &WashIndex,
+    config: &Config,
+    roots: &[PathBuf],
+    on_error: &(dyn Fn(&FileError) + Sync),
+    isolation: Option<&Isolation>,
 ) -> Result<Summary> {
     let start = Instant::now();
     let mut summary = Summary::default();
@@ -179,13 +197,48 @@ pub fn run(
         let (tx, rx) = sync_channel::<(String, PathBuf, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
         let mut since_commit = 0usize;
         let mut fatal: Option<Error> = None;
+        let todo = &todo;
+        let next = &std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
-            s.spawn(move || {
-                todo.par_iter().for_each_with(tx, |tx, (c, state)| {
-                    let r = process(&c.path, &c.display, &enricher, &limits);
-                    let _ = tx.send((c.display.clone(), c.path.clone(), *state, r));
-                });
-            });
+            match isolation {
+                None => {
+                    s.spawn(move || {
+                        todo.par_iter().for_each_with(tx, |tx, (c, state)| {
+                            let r = process(&c.path, &c.display, &enricher, &limits);
+                            let _ = tx.send((c.display.clone(), c.path.clone(), *state, r));
+                        });
+                    });
+                }
+                Some(iso) => {
+                    // One thread per worker process; each takes the next file from a shared cursor.
+                    for _ in 0..rayon::current_num_threads().max(1) {
+                        let tx = tx.clone();
+                        s.spawn(move || {
+                            let mut worker: Option<Worker> = None;
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some((c, state)) = todo.get(i) else { break };
+                                if worker.is_none() {
+                                    worker = Worker::spawn(iso).ok();
+                                }
+                                let r = match worker.as_mut() {
+                                    None => Err(Error::extract("cannot start an extraction worker")),
+                                    Some(w) => w.process(iso, &c.path, &c.display).map_err(|(reason, alive)| {
+                                        if !alive {
+                                            worker = None;
+                                        }
+                                        Error::extract(reason)
+                                    }),
+                                };
+                                if tx.send((c.display.clone(), c.path.clone(), *state, r)).is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                    }
+                    drop(tx);
+                }
+            }
             for (display, path, state, result) in rx {
                 match result {
                     Ok(record) => {
