@@ -501,9 +501,8 @@ fn compile_entries(
         let mut triggers = Vec::new();
         for (lang, list) in [("en", e.en), ("fr", e.fr), ("es", e.es), ("pt", e.pt), ("any", e.any)] {
             for t in list {
-                let tl = line_of(src, t.span().start);
-                let trig =
-                    compile_trigger(t.get_ref(), lang).map_err(|m| Error::Config(format!("{name} line {tl}: {m}")))?;
+                let trig = compile_trigger(t.get_ref(), lang)
+                    .map_err(|m| Error::Config(format!("{name} line {}: {m}", line_of(src, t.span().start))))?;
                 triggers.push(trig);
             }
         }
@@ -675,6 +674,16 @@ mod tests {
         let err = parse_taxonomy(&src, "taxonomy.toml").unwrap_err().to_string();
         assert!(err.contains(&format!("line {line}")), "{err}");
         assert!(err.contains("Water Tanks"), "{err}");
+    }
+
+    #[test]
+    fn bad_trigger_names_the_line() {
+        let src = format!(
+            "{DEFAULT_TAXONOMY}\n[[facet]]\npath = \"/technology/water/x\"\nlabel = \"x\"\nen = [\"ok\", \"a*b\"]\n"
+        );
+        let line = src.lines().count();
+        let err = parse_taxonomy(&src, "taxonomy.toml").unwrap_err().to_string();
+        assert!(err.contains(&format!("line {line}")), "{err}");
     }
 
     #[test]
