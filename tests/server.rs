@@ -411,6 +411,25 @@ async fn write_api_needs_a_token_and_checks_uploads() {
 }
 
 #[tokio::test]
+async fn uploads_are_extracted_in_a_worker_process_when_isolated() {
+    let iso = wash_lessons::ingest::Isolation {
+        exe: util::bin(),
+        config_dir: Some(util::root().join("index-config")),
+        timeout: Duration::from_secs(30),
+        memory_limit: 1 << 30,
+    };
+    let (_dir, st) = fresh_state(Options { api_token: Some(TOKEN.into()), isolation: Some(iso), ..Options::default() });
+    let (s, v) =
+        upload(&st, Some(TOKEN), &[("file", Some("n.md"), b"# Pangolin pumps\n\nThe pangolin pumps were repaired.\n")])
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, r) = get(&st, "/api/search?q=pangolin").await;
+    assert_eq!(r["total"], 1);
+    let (s, v) = upload(&st, Some(TOKEN), &[("file", Some("x.docx"), b"PK\x03\x04 not really a zip")]).await;
+    assert_error(s, &v, "unprocessable_document");
+}
+
+#[tokio::test]
 async fn xss_is_escaped_in_json_and_html() {
     let (_dir, st) = fresh_state(Options { api_token: Some(TOKEN.into()), ..Options::default() });
     let evil = "<h1>Borehole <script>alert('t')</script> report</h1><p>The quokkapump broke. \"><img src=x onerror=alert(1)> and <script>steal()</script> quokkapump again.</p>";

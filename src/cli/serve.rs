@@ -73,6 +73,7 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         api_token: a.api_token.filter(|t| !t.is_empty()),
         upload_limit: a.upload_limit_mb << 20,
         request_timeout: Duration::from_secs(a.timeout_secs.max(1)),
+        isolation: super::isolation(config, config_dir),
     };
     if options.api_token.is_none() {
         tracing::info!("no API token: the write API (uploads, deletions) is off");

@@ -142,6 +142,12 @@ pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits)
 }
 
 /// Indexes `roots` into `idx`. `on_error` sees each failure as it happens.
+/// Extracts and enriches one file in a fresh worker process (for uploads).
+pub fn process_isolated(iso: &Isolation, path: &Path, display: &str) -> Result<Record> {
+    let mut w = Worker::spawn(iso).map_err(|e| Error::extract(format!("cannot start an extraction worker: {e}")))?;
+    w.process(iso, path, display).map_err(|(reason, _)| Error::extract(reason))
+}
+
 /// Indexes `roots` into `idx`, extracting in this process (a panic is caught, but a hang or an
 /// abort is not: use [`run_isolated`] for archives that may hold hostile files).
 pub fn run(

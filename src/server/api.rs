@@ -319,7 +319,11 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     }
     let display = format!("uploads/{hash}/{name}");
     let limits = crate::extract::Limits::from(&st.config.settings.extract);
-    let record = match crate::ingest::process(&path, &display, &st.enricher, &limits) {
+    let extracted = match &st.options.isolation {
+        Some(iso) => crate::ingest::process_isolated(iso, &path, &display),
+        None => crate::ingest::process(&path, &display, &st.enricher, &limits),
+    };
+    let record = match extracted {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);

@@ -38,11 +38,13 @@ pub struct Options {
     pub upload_limit: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Extract uploads in a worker process (as bulk indexing does); `None`: in this process.
+    pub isolation: Option<crate::ingest::Isolation>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { api_token: None, upload_limit: 100 << 20, request_timeout: Duration::from_secs(30) }
+        Options { api_token: None, upload_limit: 100 << 20, request_timeout: Duration::from_secs(30), isolation: None }
     }
 }
 
