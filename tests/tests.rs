@@ -4,6 +4,7 @@
 mod util;
 
 mod bad_inputs;
+mod bad_pdfs;
 mod browser;
 mod cli;
 mod isolation;

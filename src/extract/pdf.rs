@@ -46,12 +46,24 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     }
     let mut pages = Vec::new();
     let mut failed = Vec::new();
+    let mut first_failure: Option<String> = None;
     let mut empty = Vec::new();
     for (&number, _) in page_ids.iter().take(limits.max_pages) {
         let text = match doc.extract_text_with_limit(&[number], limits.max_decompressed) {
             Ok(t) => t,
-            Err(_) => {
+            Err(e) => {
                 failed.push(number);
+                first_failure.get_or_insert_with(|| {
+                    let m = e.to_string();
+                    if m.contains("decompress") {
+                        format!(
+                            "{m} (corrupt, or inflating past max_decompressed_mb = {} MB)",
+                            limits.max_decompressed >> 20
+                        )
+                    } else {
+                        m
+                    }
+                });
                 String::new()
             }
         };
@@ -61,14 +73,17 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
         }
         pages.push(Page { number, blocks });
     }
-    if !failed.is_empty() {
-        warnings.push(format!("text of pages {} could not be decoded", list(&failed)));
+    if let Some(reason) = &first_failure {
+        warnings.push(format!("text of pages {} could not be decoded ({reason})", list(&failed)));
     }
     if !empty.is_empty() {
         warnings.push(format!("pages without text layer (scanned?): {}", list(&empty)));
     }
     if pages.iter().all(|p| p.blocks.is_empty()) {
-        return Err(Error::extract("no text layer on any page (scanned PDF? needs OCR)"));
+        return Err(Error::extract(match first_failure {
+            Some(reason) => format!("text of pages {} could not be decoded: {reason}", list(&failed)),
+            None => "no text layer on any page (scanned PDF? needs OCR)".to_string(),
+        }));
     }
     Ok(Extracted { format: Format::Pdf, metadata: info(&doc), declared: Metadata::default(), pages, warnings })
 }

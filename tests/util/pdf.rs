@@ -255,3 +255,66 @@ pub fn from_markdown(src: &str) -> (Vec<Item>, Info) {
     flush(&mut para, &mut items);
     (items, info)
 }
+
+/// Assembles a PDF from numbered object bodies (object 1 is the catalog), computing the xref.
+pub fn assemble(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// A stream object body.
+pub fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut v = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    v.extend_from_slice(data);
+    v.extend_from_slice(b"\nendstream");
+    v
+}
+
+/// A one-page PDF showing `text` in Helvetica, with extra page resources.
+pub fn one_page(content: &[u8], resources_extra: &str, media_box: &str) -> Vec<Vec<u8>> {
+    vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox {media_box} /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> {resources_extra} >> >>"
+        )
+        .into_bytes(),
+        stream("", content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+    ]
+}
+
+/// An encrypted copy (RC4, 128-bit) of a PDF written by [`write_pdf`].
+pub fn encrypted(items: &[Item], user_password: &str) -> Vec<u8> {
+    let bytes = write_pdf(items, &Info { title: "Encrypted report".into(), ..Default::default() });
+    let mut doc = Document::load_mem(&bytes).expect("own PDF loads");
+    let id = Object::String(b"0123456789abcdef".to_vec(), StringFormat::Literal);
+    doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
+    let version = lopdf::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner-secret",
+        user_password,
+        key_length: 128,
+        permissions: lopdf::Permissions::all(),
+    };
+    let state = lopdf::EncryptionState::try_from(version).expect("encryption state");
+    doc.encrypt(&state).expect("encrypts");
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("saves");
+    out
+}
