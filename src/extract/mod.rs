@@ -12,6 +12,7 @@ mod html;
 mod markdown;
 mod odt;
 mod pdf;
+mod pdf_text;
 mod plain;
 mod sidecar;
 mod xml;

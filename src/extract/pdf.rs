@@ -4,6 +4,7 @@
 //! an empty page with a warning instead of failing the file.
 
 use lopdf::{Document, LoadOptions, Object};
+use unicode_normalization::UnicodeNormalization;
 
 use super::Limits;
 use crate::document::{Block, Extracted, Format, Metadata, Page};
@@ -48,24 +49,29 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut failed = Vec::new();
     let mut first_failure: Option<String> = None;
     let mut empty = Vec::new();
-    for (&number, _) in page_ids.iter().take(limits.max_pages) {
-        let text = match doc.extract_text_with_limit(&[number], limits.max_decompressed) {
-            Ok(t) => t,
-            Err(e) => {
-                failed.push(number);
-                first_failure.get_or_insert_with(|| {
-                    let m = e.to_string();
-                    if m.contains("decompress") {
-                        format!(
-                            "{m} (corrupt, or inflating past max_decompressed_mb = {} MB)",
-                            limits.max_decompressed >> 20
-                        )
-                    } else {
-                        m
-                    }
-                });
-                String::new()
-            }
+    for (&number, &page_id) in page_ids.iter().take(limits.max_pages) {
+        // Our text layer first; lopdf's own extraction when it finds nothing.
+        let ours = super::pdf_text::page_lines(&doc, page_id, limits.max_decompressed);
+        let text = match ours {
+            Ok(lines) if !lines.is_empty() => lines.join("\n").nfkc().collect::<String>(),
+            _ => match doc.extract_text_with_limit(&[number], limits.max_decompressed) {
+                Ok(t) => t,
+                Err(e) => {
+                    failed.push(number);
+                    first_failure.get_or_insert_with(|| {
+                        let m = e.to_string();
+                        if m.contains("decompress") {
+                            format!(
+                                "{m} (corrupt, or inflating past max_decompressed_mb = {} MB)",
+                                limits.max_decompressed >> 20
+                            )
+                        } else {
+                            m
+                        }
+                    });
+                    String::new()
+                }
+            },
         };
         let blocks = paragraphs(&text);
         if blocks.is_empty() {

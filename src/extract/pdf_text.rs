@@ -1,0 +1,369 @@
+//! A text layer over lopdf's content operations: the text and graphics state (Tm, Td, TD, T*,
+//! TL, Tc, Tw, Tz, Ts, cm, q/Q), glyph positions from the fonts' widths, words and lines from
+//! those positions rather than from operator boundaries, TJ kerning, and Form XObjects (with a
+//! depth limit and a cycle check). ToUnicode maps win over /Encoding. Lines come out in content
+//! order, ligatures are expanded (NFKC) by the caller.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
+
+/// How deep Form XObjects may nest.
+const MAX_FORM_DEPTH: usize = 8;
+/// Most operations read from one page (content and forms), against pathological streams.
+const MAX_OPERATIONS: usize = 2_000_000;
+
+type Matrix = [f32; 6];
+
+const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+
+fn mul(a: &Matrix, b: &Matrix) -> Matrix {
+    [
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    ]
+}
+
+fn num(o: &Object) -> f32 {
+    match o {
+        Object::Integer(i) => *i as f32,
+        Object::Real(r) => *r,
+        _ => 0.0,
+    }
+}
+
+/// A positioned piece of text (one glyph, or one decoded code).
+#[derive(Debug, Clone)]
+struct Glyph {
+    text: String,
+    x: f32,
+    y: f32,
+    end_x: f32,
+    size: f32,
+}
+
+/// What is known of one font: how to decode its codes, and how wide its glyphs are.
+struct Font<'a> {
+    encoding: Option<Encoding<'a>>,
+    two_byte: bool,
+    widths: HashMap<u32, f32>,
+    default_width: f32,
+}
+
+impl Font<'_> {
+    fn width(&self, code: u32) -> f32 {
+        self.widths.get(&code).copied().unwrap_or(self.default_width) / 1000.0
+    }
+
+    fn decode(&self, code: &[u8]) -> String {
+        match &self.encoding {
+            Some(e) => e.bytes_to_string(code).unwrap_or_default(),
+            None => code.iter().map(|&b| b as char).collect(),
+        }
+    }
+}
+
+fn deref<'a>(doc: &'a Document, o: &'a Object) -> &'a Object {
+    match o {
+        Object::Reference(id) => doc.get_object(*id).unwrap_or(o),
+        _ => o,
+    }
+}
+
+fn dict_get<'a>(doc: &'a Document, d: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+    d.get(key).ok().map(|o| deref(doc, o))
+}
+
+/// A font dictionary with /Encoding removed when a /ToUnicode map exists (lopdf would otherwise
+/// let /Encoding win, and garble text whose ToUnicode map is right).
+fn prefer_to_unicode(d: &Dictionary) -> Dictionary {
+    let mut c = d.clone();
+    let two_byte = matches!(c.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0"));
+    if c.has(b"ToUnicode") && !two_byte {
+        c.remove(b"Encoding");
+    }
+    c
+}
+
+fn font_widths(doc: &Document, d: &Dictionary) -> (HashMap<u32, f32>, f32, bool) {
+    let mut widths = HashMap::new();
+    let two_byte = matches!(d.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0"));
+    if two_byte {
+        let mut dw = 1000.0;
+        if let Some(Object::Array(desc)) = dict_get(doc, d, b"DescendantFonts") {
+            if let Some(Object::Dictionary(cid)) = desc.first().map(|o| deref(doc, o)) {
+                if let Some(o) = dict_get(doc, cid, b"DW") {
+                    dw = num(o);
+                }
+                if let Some(Object::Array(w)) = dict_get(doc, cid, b"W") {
+                    let mut i = 0;
+                    while i < w.len() && widths.len() < 70_000 {
+                        let first = num(deref(doc, &w[i])) as u32;
+                        match w.get(i + 1).map(|o| deref(doc, o)) {
+                            Some(Object::Array(list)) => {
+                                for (k, v) in list.iter().enumerate() {
+                                    widths.insert(first + k as u32, num(deref(doc, v)));
+                                }
+                                i += 2;
+                            }
+                            Some(last) => {
+                                let last = num(last) as u32;
+                                let v = w.get(i + 2).map(|o| num(deref(doc, o))).unwrap_or(dw);
+                                for c in first..=last.min(first + 65_535) {
+                                    widths.insert(c, v);
+                                }
+                                i += 3;
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        return (widths, dw, true);
+    }
+    let first = dict_get(doc, d, b"FirstChar").map(num).unwrap_or(0.0) as u32;
+    if let Some(Object::Array(w)) = dict_get(doc, d, b"Widths") {
+        for (k, v) in w.iter().enumerate().take(256) {
+            widths.insert(first + k as u32, num(deref(doc, v)));
+        }
+    }
+    let mut default = 0.0;
+    if let Some(Object::Dictionary(fd)) = dict_get(doc, d, b"FontDescriptor") {
+        if let Some(o) = dict_get(doc, fd, b"MissingWidth") {
+            default = num(o);
+        }
+    }
+    if default == 0.0 {
+        let base = d.get(b"BaseFont").and_then(Object::as_name).unwrap_or(b"");
+        default = if base.windows(7).any(|w| w == b"Courier") { 600.0 } else { 500.0 };
+    }
+    (widths, default, false)
+}
+
+/// The fonts and XObjects of a resources dictionary.
+fn resource_map<'a>(doc: &'a Document, res: Option<&'a Dictionary>, key: &[u8]) -> BTreeMap<Vec<u8>, &'a Object> {
+    let mut out = BTreeMap::new();
+    if let Some(Object::Dictionary(d)) = res.and_then(|r| dict_get(doc, r, key)) {
+        for (k, v) in d.iter() {
+            out.insert(k.clone(), v);
+        }
+    }
+    out
+}
+
+#[derive(Clone)]
+struct State {
+    ctm: Matrix,
+    tc: f32,
+    tw: f32,
+    th: f32,
+    tl: f32,
+    ts: f32,
+    font: Vec<u8>,
+    size: f32,
+}
+
+struct Walker<'d> {
+    doc: &'d Document,
+    limit: usize,
+    ops: usize,
+    glyphs: Vec<Glyph>,
+    forms: HashSet<ObjectId>,
+}
+
+impl<'d> Walker<'d> {
+    fn run(&mut self, content: &[u8], res: Option<&'d Dictionary>, ctm: Matrix, depth: usize) {
+        let Ok(content) = Content::decode(content) else { return };
+        let doc = self.doc;
+        let font_objs = resource_map(doc, res, b"Font");
+        let dicts: Vec<(Vec<u8>, Dictionary)> = font_objs
+            .iter()
+            .filter_map(|(k, v)| match deref(doc, v) {
+                Object::Dictionary(d) => Some((k.clone(), prefer_to_unicode(d))),
+                _ => None,
+            })
+            .collect();
+        let fonts: BTreeMap<&[u8], Font<'_>> = dicts
+            .iter()
+            .map(|(k, d)| {
+                let (widths, default_width, two_byte) = font_widths(doc, d);
+                let encoding = d.get_font_encoding_with_limit(doc, self.limit).ok();
+                (k.as_slice(), Font { encoding, two_byte, widths, default_width })
+            })
+            .collect();
+        let xobjects = resource_map(doc, res, b"XObject");
+        let mut st = State { ctm, tc: 0.0, tw: 0.0, th: 1.0, tl: 0.0, ts: 0.0, font: Vec::new(), size: 0.0 };
+        let mut stack: Vec<State> = Vec::new();
+        let (mut tm, mut tlm) = (IDENTITY, IDENTITY);
+        for op in &content.operations {
+            self.ops += 1;
+            if self.ops > MAX_OPERATIONS {
+                return;
+            }
+            let a = &op.operands;
+            match op.operator.as_str() {
+                "q" if stack.len() < 256 => stack.push(st.clone()),
+                "Q" => {
+                    if let Some(s) = stack.pop() {
+                        st = s;
+                    }
+                }
+                "cm" if a.len() == 6 => {
+                    let m = [num(&a[0]), num(&a[1]), num(&a[2]), num(&a[3]), num(&a[4]), num(&a[5])];
+                    st.ctm = mul(&m, &st.ctm);
+                }
+                "BT" => {
+                    tm = IDENTITY;
+                    tlm = IDENTITY;
+                }
+                "Tf" if a.len() == 2 => {
+                    st.font = a[0].as_name().map(|n| n.to_vec()).unwrap_or_default();
+                    st.size = num(&a[1]);
+                }
+                "Tc" if !a.is_empty() => st.tc = num(&a[0]),
+                "Tw" if !a.is_empty() => st.tw = num(&a[0]),
+                "Tz" if !a.is_empty() => st.th = num(&a[0]) / 100.0,
+                "TL" if !a.is_empty() => st.tl = num(&a[0]),
+                "Ts" if !a.is_empty() => st.ts = num(&a[0]),
+                "Td" if a.len() == 2 => {
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(&a[0]), num(&a[1])], &tlm);
+                    tm = tlm;
+                }
+                "TD" if a.len() == 2 => {
+                    st.tl = -num(&a[1]);
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(&a[0]), num(&a[1])], &tlm);
+                    tm = tlm;
+                }
+                "Tm" if a.len() == 6 => {
+                    tlm = [num(&a[0]), num(&a[1]), num(&a[2]), num(&a[3]), num(&a[4]), num(&a[5])];
+                    tm = tlm;
+                }
+                "T*" => {
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.tl], &tlm);
+                    tm = tlm;
+                }
+                "Tj" | "'" | "\"" | "TJ" => {
+                    if op.operator == "'" || op.operator == "\"" {
+                        if op.operator == "\"" && a.len() == 3 {
+                            st.tw = num(&a[0]);
+                            st.tc = num(&a[1]);
+                        }
+                        tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.tl], &tlm);
+                        tm = tlm;
+                    }
+                    let Some(font) = fonts.get(st.font.as_slice()) else { continue };
+                    let items: Vec<&Object> = match (op.operator.as_str(), a.last()) {
+                        ("TJ", Some(Object::Array(arr))) => arr.iter().collect(),
+                        (_, Some(o)) => vec![o],
+                        _ => continue,
+                    };
+                    for item in items {
+                        match item {
+                            Object::String(bytes, _) => self.show(font, &st, &mut tm, bytes),
+                            o => {
+                                let tx = -num(o) / 1000.0 * st.size * st.th;
+                                tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &tm);
+                            }
+                        }
+                    }
+                }
+                "Do" if !a.is_empty() && depth < MAX_FORM_DEPTH => {
+                    let Ok(name) = a[0].as_name() else { continue };
+                    let Some(Object::Reference(id)) = xobjects.get(name).copied() else { continue };
+                    if !self.forms.insert(*id) {
+                        continue; // a form that draws itself
+                    }
+                    if let Ok(Object::Stream(s)) = doc.get_object(*id) {
+                        if matches!(s.dict.get(b"Subtype").and_then(Object::as_name), Ok(b"Form")) {
+                            let m = match s.dict.get(b"Matrix") {
+                                Ok(Object::Array(m)) if m.len() == 6 => {
+                                    [num(&m[0]), num(&m[1]), num(&m[2]), num(&m[3]), num(&m[4]), num(&m[5])]
+                                }
+                                _ => IDENTITY,
+                            };
+                            let form_res = match dict_get(doc, &s.dict, b"Resources") {
+                                Some(Object::Dictionary(d)) => Some(d),
+                                _ => res,
+                            };
+                            let data = s.decompressed_content_with_limit(self.limit).unwrap_or_else(|_| {
+                                if s.dict.has(b"Filter") {
+                                    Vec::new()
+                                } else {
+                                    s.content.clone()
+                                }
+                            });
+                            self.run(&data, form_res, mul(&m, &st.ctm), depth + 1);
+                        }
+                    }
+                    self.forms.remove(id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn show(&mut self, font: &Font<'_>, st: &State, tm: &mut Matrix, bytes: &[u8]) {
+        let step = if font.two_byte { 2 } else { 1 };
+        for chunk in bytes.chunks(step) {
+            let code = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32);
+            let text = font.decode(chunk);
+            let trm = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
+            let w0 = font.width(code);
+            let mut tx = (w0 * st.size + st.tc) * st.th;
+            if step == 1 && code == 32 {
+                tx += st.tw * st.th;
+            }
+            let x = trm[4];
+            let y = trm[5];
+            let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
+            *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
+            let end = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
+            if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() {
+                self.glyphs.push(Glyph { text, x, y, end_x: end[4], size });
+            }
+        }
+    }
+}
+
+/// The text of one page, line by line, or `None` when the content cannot be read.
+pub fn page_lines(doc: &Document, page_id: ObjectId, limit: usize) -> Result<Vec<String>, String> {
+    let content = doc.get_page_content_with_limit(page_id, limit).map_err(|e| e.to_string())?;
+    let (res, ids) = doc.get_page_resources(page_id).map_err(|e| e.to_string())?;
+    let res = res.or_else(|| ids.first().and_then(|id| doc.get_dictionary(*id).ok()));
+    let mut w = Walker { doc, limit, ops: 0, glyphs: Vec::new(), forms: HashSet::new() };
+    w.run(&content, res, IDENTITY, 0);
+    Ok(assemble(&w.glyphs))
+}
+
+/// Glyphs in content order become lines: a new line when the baseline moves by more than half a
+/// glyph or the text jumps back left; a space where the gap between glyphs is wide.
+fn assemble(glyphs: &[Glyph]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut last: Option<&Glyph> = None;
+    for g in glyphs {
+        if let Some(p) = last {
+            let size = p.size.max(g.size).max(1.0);
+            let same_line = (g.y - p.y).abs() < size * 0.5 && g.x > p.x - size * 0.5;
+            if !same_line {
+                lines.push(std::mem::take(&mut cur));
+            } else {
+                let gap = g.x - p.end_x;
+                let spaced = cur.ends_with(char::is_whitespace) || g.text.starts_with(char::is_whitespace);
+                if gap > size * 0.16 && !spaced {
+                    cur.push(' ');
+                }
+            }
+        }
+        cur.push_str(&g.text);
+        last = Some(g);
+    }
+    lines.push(cur);
+    lines.into_iter().map(|l| crate::text::squash_ws(&l)).filter(|l| !l.is_empty()).collect()
+}
