@@ -53,6 +53,7 @@ struct Font<'a> {
     two_byte: bool,
     widths: HashMap<u32, f32>,
     default_width: f32,
+    to_unicode: Option<ToUnicode>,
 }
 
 impl Font<'_> {
@@ -60,12 +61,184 @@ impl Font<'_> {
         self.widths.get(&code).copied().unwrap_or(self.default_width) / 1000.0
     }
 
-    fn decode(&self, code: &[u8]) -> String {
+    fn decode(&self, code: u32, bytes: &[u8]) -> String {
+        if let Some(s) = self.to_unicode.as_ref().and_then(|t| t.map.get(&code)) {
+            return s.clone();
+        }
+        if self.two_byte && self.to_unicode.is_some() {
+            return String::new();
+        }
         match &self.encoding {
-            Some(e) => e.bytes_to_string(code).unwrap_or_default(),
-            None => code.iter().map(|&b| b as char).collect(),
+            Some(e) => e.bytes_to_string(bytes).unwrap_or_default(),
+            None => bytes.iter().map(|&b| b as char).collect(),
         }
     }
+
+    /// Splits a shown string into codes: by the ToUnicode codespace ranges when known, else one
+    /// byte per code (two for Type0 fonts).
+    fn codes<'b>(&self, bytes: &'b [u8]) -> Vec<(u32, &'b [u8])> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let n = match self.to_unicode.as_ref().filter(|t| !t.codespace.is_empty()) {
+                Some(t) => (1..=4)
+                    .find(|&n| {
+                        i + n <= bytes.len() && {
+                            let c = be(&bytes[i..i + n]);
+                            t.codespace.iter().any(|&(len, lo, hi)| len == n && (lo..=hi).contains(&c))
+                        }
+                    })
+                    .unwrap_or(if self.two_byte { 2 } else { 1 }),
+                None if self.two_byte => 2,
+                None => 1,
+            };
+            let end = (i + n).min(bytes.len());
+            out.push((be(&bytes[i..end]), &bytes[i..end]));
+            i = end;
+        }
+        out
+    }
+}
+
+fn be(b: &[u8]) -> u32 {
+    b.iter().fold(0u32, |acc, x| (acc << 8) | *x as u32)
+}
+
+/// A ToUnicode CMap, read leniently: a bad entry is skipped, not the whole map.
+#[derive(Debug, Default)]
+pub struct ToUnicode {
+    /// Code -> text.
+    pub map: HashMap<u32, String>,
+    /// Codespace ranges: (bytes, low, high).
+    pub codespace: Vec<(usize, u32, u32)>,
+}
+
+/// Decodes a destination string of a CMap: UTF-16BE, or (malformed odd lengths) bytes.
+fn utf16_or_bytes(b: &[u8]) -> String {
+    if b.len() % 2 == 0 {
+        let units: Vec<u16> = b.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        b.iter().filter(|&&x| x != 0).map(|&x| x as char).collect()
+    }
+}
+
+/// Parses a ToUnicode CMap (bfchar, bfrange with and without arrays, codespace ranges of 1 to 4
+/// bytes).
+pub fn parse_to_unicode(data: &[u8]) -> ToUnicode {
+    #[derive(Debug, PartialEq)]
+    enum Tok {
+        Hex(Vec<u8>),
+        Open,
+        Close,
+        Word(String),
+    }
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < data.len() && toks.len() < 1_000_000 {
+        match data[i] {
+            b'<' if data.get(i + 1) != Some(&b'<') => {
+                let end = data[i..].iter().position(|&c| c == b'>').map(|p| i + p).unwrap_or(data.len());
+                let hex: Vec<u8> = data[i + 1..end].iter().copied().filter(u8::is_ascii_hexdigit).collect();
+                let bytes = hex
+                    .chunks(2)
+                    .map(|c| {
+                        let s = std::str::from_utf8(c).unwrap_or("0");
+                        let s = if s.len() == 1 { format!("{s}0") } else { s.to_string() };
+                        u8::from_str_radix(&s, 16).unwrap_or(0)
+                    })
+                    .collect();
+                toks.push(Tok::Hex(bytes));
+                i = end + 1;
+            }
+            b'[' => {
+                toks.push(Tok::Open);
+                i += 1;
+            }
+            b']' => {
+                toks.push(Tok::Close);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() => {
+                let end =
+                    data[i..].iter().position(|c| !c.is_ascii_alphanumeric()).map(|p| i + p).unwrap_or(data.len());
+                toks.push(Tok::Word(String::from_utf8_lossy(&data[i..end]).into_owned()));
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    let mut out = ToUnicode::default();
+    let mut mode = "";
+    let mut k = 0;
+    while k < toks.len() {
+        match &toks[k] {
+            Tok::Word(w) if w.starts_with("begin") || w.starts_with("end") => {
+                mode = match w.as_str() {
+                    "begincodespacerange" => "space",
+                    "beginbfchar" => "char",
+                    "beginbfrange" => "range",
+                    _ => "",
+                };
+                k += 1;
+            }
+            Tok::Hex(lo) if mode == "space" => {
+                if let Some(Tok::Hex(hi)) = toks.get(k + 1) {
+                    if (1..=4).contains(&lo.len()) {
+                        out.codespace.push((lo.len(), be(lo), be(hi)));
+                    }
+                }
+                k += 2;
+            }
+            Tok::Hex(src) if mode == "char" => {
+                if let Some(Tok::Hex(dst)) = toks.get(k + 1) {
+                    if src.len() <= 4 {
+                        out.map.insert(be(src), utf16_or_bytes(dst));
+                    }
+                }
+                k += 2;
+            }
+            Tok::Hex(lo) if mode == "range" => {
+                let (Some(Tok::Hex(hi)), Some(dst)) = (toks.get(k + 1), toks.get(k + 2)) else {
+                    k += 1;
+                    continue;
+                };
+                let (lo_c, hi_c) = (be(lo), be(hi));
+                if lo.len() > 4 || hi_c < lo_c || hi_c - lo_c > 65_535 {
+                    k += 3;
+                    continue;
+                }
+                match dst {
+                    Tok::Hex(d) => {
+                        let base = utf16_or_bytes(d);
+                        let mut units: Vec<u16> = base.encode_utf16().collect();
+                        for c in lo_c..=hi_c {
+                            out.map.insert(c, String::from_utf16_lossy(&units));
+                            if let Some(last) = units.last_mut() {
+                                *last = last.wrapping_add(1);
+                            }
+                        }
+                        k += 3;
+                    }
+                    Tok::Open => {
+                        let mut j = k + 3;
+                        let mut c = lo_c;
+                        while let Some(Tok::Hex(d)) = toks.get(j) {
+                            if c <= hi_c {
+                                out.map.insert(c, utf16_or_bytes(d));
+                            }
+                            c += 1;
+                            j += 1;
+                        }
+                        k = j + 1;
+                    }
+                    _ => k += 3,
+                }
+            }
+            _ => k += 1,
+        }
+    }
+    out
 }
 
 fn deref<'a>(doc: &'a Document, o: &'a Object) -> &'a Object {
@@ -194,7 +367,13 @@ impl<'d> Walker<'d> {
             .map(|(k, d)| {
                 let (widths, default_width, two_byte) = font_widths(doc, d);
                 let encoding = d.get_font_encoding_with_limit(doc, self.limit).ok();
-                (k.as_slice(), Font { encoding, two_byte, widths, default_width })
+                let to_unicode = match dict_get(doc, d, b"ToUnicode") {
+                    Some(Object::Stream(st)) => {
+                        st.decompressed_content_with_limit(self.limit).ok().map(|b| parse_to_unicode(&b))
+                    }
+                    _ => None,
+                };
+                (k.as_slice(), Font { encoding, two_byte, widths, default_width, to_unicode })
             })
             .collect();
         let xobjects = resource_map(doc, res, b"XObject");
@@ -309,14 +488,12 @@ impl<'d> Walker<'d> {
     }
 
     fn show(&mut self, font: &Font<'_>, st: &State, tm: &mut Matrix, bytes: &[u8]) {
-        let step = if font.two_byte { 2 } else { 1 };
-        for chunk in bytes.chunks(step) {
-            let code = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32);
-            let text = font.decode(chunk);
+        for (code, chunk) in font.codes(bytes) {
+            let text = font.decode(code, chunk);
             let trm = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
             let w0 = font.width(code);
             let mut tx = (w0 * st.size + st.tc) * st.th;
-            if step == 1 && code == 32 {
+            if chunk.len() == 1 && code == 32 {
                 tx += st.tw * st.th;
             }
             let x = trm[4];
@@ -366,4 +543,33 @@ fn assemble(glyphs: &[Glyph]) -> Vec<String> {
     }
     lines.push(cur);
     lines.into_iter().map(|l| crate::text::squash_ws(&l)).filter(|l| !l.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_unicode_bfchar_bfrange_arrays_and_bad_entries() {
+        let cmap = b"1 begincodespacerange <0000> <FFFF> endcodespacerange
+            2 beginbfchar <0002> <0021> <094F> <660074> endbfchar
+            3 beginbfrange <0009> <000A> <0028> <0A56> <0A57> <FB00> <0100> <0102> [<0041> <00E9> <00660069>] endbfrange";
+        let t = parse_to_unicode(cmap);
+        assert_eq!(t.map[&0x0002], "!");
+        assert_eq!(t.map[&0x094F], "ft", "a malformed odd-length entry is read leniently");
+        assert_eq!(t.map[&0x0009], "(");
+        assert_eq!(t.map[&0x000A], ")");
+        assert_eq!(t.map[&0x0A56], "\u{FB00}");
+        assert_eq!(t.map[&0x0A57], "\u{FB01}");
+        assert_eq!(t.map[&0x0101], "é");
+        assert_eq!(t.map[&0x0102], "fi");
+        assert_eq!(t.codespace, vec![(2, 0, 0xFFFF)]);
+    }
+
+    #[test]
+    fn glyphs_become_words_and_lines() {
+        let g = |t: &str, x: f32, y: f32| Glyph { text: t.into(), x, y, end_x: x + 5.0, size: 10.0 };
+        let lines = assemble(&[g("H", 0.0, 100.0), g("i", 5.0, 100.0), g("y", 15.0, 100.0), g("o", 0.0, 80.0)]);
+        assert_eq!(lines, vec!["Hi y", "o"]);
+    }
 }
