@@ -1,7 +1,8 @@
 //! A text layer over lopdf's content operations: the text and graphics state (Tm, Td, TD, T*,
 //! TL, Tc, Tw, Tz, Ts, cm, q/Q), glyph positions from the fonts' widths, words and lines from
 //! those positions rather than from operator boundaries, TJ kerning, and Form XObjects (with a
-//! depth limit and a cycle check). ToUnicode maps win over /Encoding. Lines come out in content
+//! depth limit and a cycle check). ToUnicode maps (read by our own lenient parser) win over
+//! /Encoding, which still decodes the codes a partial ToUnicode map leaves out. Lines come out in content
 //! order, ligatures are expanded (NFKC) by the caller.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -80,7 +81,8 @@ impl Font<'_> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            let n = match self.to_unicode.as_ref().filter(|t| !t.codespace.is_empty()) {
+            // Simple fonts have one-byte codes whatever their ToUnicode codespace says.
+            let n = match self.to_unicode.as_ref().filter(|t| self.two_byte && !t.codespace.is_empty()) {
                 Some(t) => (1..=4)
                     .find(|&n| {
                         i + n <= bytes.len() && {
@@ -115,7 +117,7 @@ pub struct ToUnicode {
 
 /// Decodes a destination string of a CMap: UTF-16BE, or (malformed odd lengths) bytes.
 fn utf16_or_bytes(b: &[u8]) -> String {
-    if b.len() % 2 == 0 {
+    if b.len().is_multiple_of(2) {
         let units: Vec<u16> = b.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
         String::from_utf16_lossy(&units)
     } else {
@@ -252,17 +254,6 @@ fn dict_get<'a>(doc: &'a Document, d: &'a Dictionary, key: &[u8]) -> Option<&'a 
     d.get(key).ok().map(|o| deref(doc, o))
 }
 
-/// A font dictionary with /Encoding removed when a /ToUnicode map exists (lopdf would otherwise
-/// let /Encoding win, and garble text whose ToUnicode map is right).
-fn prefer_to_unicode(d: &Dictionary) -> Dictionary {
-    let mut c = d.clone();
-    let two_byte = matches!(c.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0"));
-    if c.has(b"ToUnicode") && !two_byte {
-        c.remove(b"Encoding");
-    }
-    c
-}
-
 fn font_widths(doc: &Document, d: &Dictionary) -> (HashMap<u32, f32>, f32, bool) {
     let mut widths = HashMap::new();
     let two_byte = matches!(d.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0"));
@@ -358,7 +349,7 @@ impl<'d> Walker<'d> {
         let dicts: Vec<(Vec<u8>, Dictionary)> = font_objs
             .iter()
             .filter_map(|(k, v)| match deref(doc, v) {
-                Object::Dictionary(d) => Some((k.clone(), prefer_to_unicode(d))),
+                Object::Dictionary(d) => Some((k.clone(), d.clone())),
                 _ => None,
             })
             .collect();
@@ -501,7 +492,15 @@ impl<'d> Walker<'d> {
             let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
             let end = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
-            if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() {
+            // The same glyph drawn again at the same place (fake bold, typewriter effects) counts once.
+            let tol = size.max(1.0) * 0.15;
+            let duplicate = self
+                .glyphs
+                .iter()
+                .rev()
+                .take(8)
+                .any(|g| g.text == text && (g.x - x).abs() < tol && (g.y - y).abs() < tol);
+            if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() && !duplicate {
                 self.glyphs.push(Glyph { text, x, y, end_x: end[4], size });
             }
         }
