@@ -49,6 +49,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut failed = Vec::new();
     let mut first_failure: Option<String> = None;
     let mut empty = Vec::new();
+    let mut texts: Vec<(u32, String)> = Vec::new();
     for (&number, &page_id) in page_ids.iter().take(limits.max_pages) {
         // Our text layer first; lopdf's own extraction when it finds nothing.
         let ours = super::pdf_text::page_lines(&doc, page_id, limits.max_decompressed);
@@ -73,6 +74,10 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
                 }
             },
         };
+        texts.push((number, text));
+    }
+    let texts = drop_running_lines(texts);
+    for (number, text) in texts {
         let blocks = paragraphs(&text);
         if blocks.is_empty() {
             empty.push(number);
@@ -92,6 +97,52 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
         }));
     }
     Ok(Extracted { format: Format::Pdf, metadata: info(&doc), declared: Metadata::default(), pages, warnings })
+}
+
+/// Removes running headers and footers: a line among the first or last two of a page that, with
+/// its digits ignored ("Page 3" = "Page 7"), recurs on at least half of the pages (three or more).
+fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
+    if texts.len() < 3 {
+        return texts;
+    }
+    let key = |l: &str| -> String { l.chars().filter(|c| !c.is_ascii_digit() && !c.is_whitespace()).collect() };
+    let edges = |t: &str| -> Vec<String> {
+        let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
+        let n = lines.len();
+        let mut v: Vec<String> =
+            lines.iter().take(2).chain(lines.iter().skip(n.saturating_sub(2))).map(|l| key(l)).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (_, t) in &texts {
+        for k in edges(t) {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let running: std::collections::HashSet<String> =
+        counts.into_iter().filter(|(k, n)| n * 2 >= texts.len() && k.chars().count() <= 120).map(|(k, _)| k).collect();
+    if running.is_empty() {
+        return texts;
+    }
+    texts
+        .into_iter()
+        .map(|(n, t)| {
+            let lines: Vec<&str> = t.lines().collect();
+            let last = lines.len();
+            let kept: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| {
+                    let edge = *i < 2 || *i + 2 >= last;
+                    !(edge && running.contains(&key(l)))
+                })
+                .map(|(_, l)| *l)
+                .collect();
+            (n, kept.join("\n"))
+        })
+        .collect()
 }
 
 fn list(n: &[u32]) -> String {
@@ -180,6 +231,30 @@ mod tests {
         assert_eq!(b[0], Block::heading(3, "Lessons learned"));
         assert!(b[1].text.contains("the mechanics had left."), "{:?}", b[1]);
         assert_eq!(b.last().unwrap().text, "Recommendations");
+    }
+
+    #[test]
+    fn running_headers_and_footers_are_dropped() {
+        let pages: Vec<(u32, String)> = (1..=4)
+            .map(|n| {
+                let body = ["Pumps broke.", "Committees stopped.", "Fees were not paid.", "Parts were missing."]
+                    [n as usize - 1];
+                (
+                    n,
+                    format!(
+                        "Handpump review 2014\n{body}\nSee section {}.\nPage {n} of 4",
+                        ["A", "B", "C", "D"][n as usize - 1]
+                    ),
+                )
+            })
+            .collect();
+        let out = drop_running_lines(pages);
+        for (_, t) in &out {
+            assert!(!t.contains("Handpump review 2014") && !t.contains("of 4"), "{t}");
+            assert!(t.lines().count() == 2, "{t}");
+        }
+        let two = vec![(1, "Title\nx".to_string()), (2, "Title\ny".to_string())];
+        assert_eq!(drop_running_lines(two.clone()), two, "too few pages to tell");
     }
 
     #[test]
