@@ -99,8 +99,8 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     Ok(Extracted { format: Format::Pdf, metadata: info(&doc), declared: Metadata::default(), pages, warnings })
 }
 
-/// Removes running headers and footers: a line among the first or last two of a page that, with
-/// its digits ignored ("Page 3" = "Page 7"), recurs on at least half of the pages (three or more).
+/// Removes running headers and footers: the first or last line of a page when, with its digits
+/// ignored ("Page 3" = "Page 7"), it recurs on at least 60% of the pages (three or more).
 fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
     if texts.len() < 3 {
         return texts;
@@ -121,8 +121,11 @@ fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
             *counts.entry(k).or_default() += 1;
         }
     }
-    let running: std::collections::HashSet<String> =
-        counts.into_iter().filter(|(k, n)| n * 2 >= texts.len() && k.chars().count() <= 120).map(|(k, _)| k).collect();
+    let running: std::collections::HashSet<String> = counts
+        .into_iter()
+        .filter(|(k, n)| n * 5 >= texts.len() * 3 && k.chars().count() <= 120)
+        .map(|(k, _)| k)
+        .collect();
     if running.is_empty() {
         return texts;
     }
@@ -135,7 +138,7 @@ fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
                 .iter()
                 .enumerate()
                 .filter(|(i, l)| {
-                    let edge = *i < 2 || *i + 2 >= last;
+                    let edge = *i == 0 || *i + 1 == last;
                     !(edge && running.contains(&key(l)))
                 })
                 .map(|(_, l)| *l)
@@ -196,7 +199,60 @@ fn paragraphs(text: &str) -> Vec<Block> {
     blocks
 }
 
+/// Metadata from the Info dictionary, completed by the XMP packet of the catalog.
 fn info(doc: &Document) -> Metadata {
+    let mut m = info_dict(doc);
+    if let Some(x) = xmp(doc) {
+        m.fill_from(x);
+    }
+    m
+}
+
+/// The XMP packet (`/Metadata` of the catalog): dc:title, dc:creator, dc:subject (keywords),
+/// dc:description, dc:language, xmp:CreateDate, pdf:Keywords.
+fn xmp(doc: &Document) -> Option<Metadata> {
+    let catalog = doc.catalog().ok()?;
+    let id = catalog.get(b"Metadata").and_then(Object::as_reference).ok()?;
+    let stream = doc.get_object(id).ok()?.as_stream().ok()?;
+    let bytes = stream.decompressed_content_with_limit(4 << 20).unwrap_or_else(|_| stream.content.clone());
+    let xml = String::from_utf8_lossy(&bytes).into_owned();
+    let mut m = Metadata::default();
+    let mut stack: Vec<String> = Vec::new();
+    let mut text = String::new();
+    super::xml::walk(&xml, "XMP metadata", |ev| match ev {
+        super::xml::Ev::Start(n, _) => {
+            stack.push(n.to_string());
+            text.clear();
+        }
+        super::xml::Ev::Text(t) => text.push_str(t),
+        super::xml::Ev::End(n) => {
+            let value = squash_ws(&text);
+            text.clear();
+            stack.pop();
+            if value.is_empty() {
+                return;
+            }
+            // The property is the element itself, or the one above rdf:Seq/Alt/Bag > rdf:li.
+            let prop = if n == "li" { stack.iter().rev().nth(1).map(String::as_str).unwrap_or("") } else { n };
+            match prop {
+                "title" if m.title.is_none() => m.title = Some(value),
+                "creator" => m.authors.push(value),
+                "subject" => m.keywords.extend(super::split_keywords(&value)),
+                "Keywords" => m.keywords.extend(super::split_keywords(&value)),
+                "description" if m.description.is_none() => m.description = Some(value),
+                "language" if m.language.is_none() => m.language = Some(value),
+                "CreateDate" if m.date.is_none() => m.date = Some(value),
+                _ => {}
+            }
+        }
+        super::xml::Ev::Empty(..) => {}
+    })
+    .ok()?;
+    m.keywords.dedup();
+    Some(m)
+}
+
+fn info_dict(doc: &Document) -> Metadata {
     let mut m = Metadata::default();
     let Ok(info_ref) = doc.trailer.get(b"Info") else {
         return m;
@@ -255,6 +311,32 @@ mod tests {
         }
         let two = vec![(1, "Title\nx".to_string()), (2, "Title\ny".to_string())];
         assert_eq!(drop_running_lines(two.clone()), two, "too few pages to tell");
+    }
+
+    #[test]
+    fn xmp_metadata_is_read() {
+        let xmp = r#"<?xpacket begin=""?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="r" xmlns:dc="d" xmlns:xmp="x" xmlns:pdf="p">
+<rdf:Description><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Évaluation des PMH</rdf:li></rdf:Alt></dc:title>
+<dc:creator><rdf:Seq><rdf:li>Awa Diallo</rdf:li><rdf:li>EauVive</rdf:li></rdf:Seq></dc:creator>
+<dc:subject><rdf:Bag><rdf:li>pompes</rdf:li><rdf:li>Burkina Faso</rdf:li></rdf:Bag></dc:subject>
+<xmp:CreateDate>2014-05-02T10:00:00Z</xmp:CreateDate><dc:language><rdf:Bag><rdf:li>fr-FR</rdf:li></rdf:Bag></dc:language>
+</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#
+            .as_bytes();
+        let mut doc = Document::with_version("1.5");
+        let meta = doc.add_object(lopdf::Stream::new(
+            lopdf::dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+            xmp.to_vec(),
+        ));
+        let pages =
+            doc.add_object(lopdf::dictionary! { "Type" => "Pages", "Kids" => Vec::<Object>::new(), "Count" => 0 });
+        let catalog = doc.add_object(lopdf::dictionary! { "Type" => "Catalog", "Pages" => pages, "Metadata" => meta });
+        doc.trailer.set("Root", catalog);
+        let m = info(&doc);
+        assert_eq!(m.title.as_deref(), Some("Évaluation des PMH"));
+        assert_eq!(m.authors, vec!["Awa Diallo", "EauVive"]);
+        assert_eq!(m.keywords, vec!["pompes", "Burkina Faso"]);
+        assert_eq!(m.date.as_deref(), Some("2014-05-02T10:00:00Z"));
+        assert_eq!(m.language.as_deref(), Some("fr-FR"));
     }
 
     #[test]
