@@ -15,13 +15,10 @@ fn text(s: &str) -> Vec<u8> {
 #[test]
 fn a_folder_of_broken_pdfs_never_stops_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("cfg");
-    std::fs::create_dir(&cfg).unwrap();
-    let settings = std::fs::read_to_string(util::root().join("index-config/settings.toml")).unwrap();
-    let settings = settings
-        .replace("max_decompressed_mb = 256", "max_decompressed_mb = 8")
-        .replace("timeout_secs = 60", "timeout_secs = 10");
-    std::fs::write(cfg.join("settings.toml"), settings).unwrap();
+    let cfg = util::settings_with(
+        tmp.path(),
+        &[("max_decompressed_mb = 256", "max_decompressed_mb = 8"), ("timeout_secs = 60", "timeout_secs = 10")],
+    );
     let dir = tmp.path().join("pdfs");
     std::fs::create_dir(&dir).unwrap();
     let w = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();

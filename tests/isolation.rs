@@ -9,14 +9,10 @@ use crate::util::{self, s};
 #[test]
 fn hostile_files_end_only_their_worker() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("cfg");
-    std::fs::create_dir(&cfg).unwrap();
-    let settings = std::fs::read_to_string(util::root().join("index-config/settings.toml")).unwrap();
-    let settings = settings
-        .replace("timeout_secs = 60", "timeout_secs = 3")
-        .replace("memory_limit_mb = 1024", "memory_limit_mb = 400");
-    assert!(settings.contains("timeout_secs = 3") && settings.contains("memory_limit_mb = 400"));
-    std::fs::write(cfg.join("settings.toml"), settings).unwrap();
+    let cfg = util::settings_with(
+        tmp.path(),
+        &[("timeout_secs = 60", "timeout_secs = 3"), ("memory_limit_mb = 1024", "memory_limit_mb = 400")],
+    );
 
     let docs = tmp.path().join("docs");
     std::fs::create_dir(&docs).unwrap();

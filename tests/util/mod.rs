@@ -45,3 +45,17 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A configuration folder under `dir` whose settings.toml is the repository's with each `from`
+/// replaced by `to` (every replacement must apply).
+pub fn settings_with(dir: &Path, changes: &[(&str, &str)]) -> PathBuf {
+    let cfg = dir.join("cfg");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let mut settings = std::fs::read_to_string(root().join("index-config/settings.toml")).unwrap();
+    for (from, to) in changes {
+        assert!(settings.contains(from), "settings.toml has no {from:?}");
+        settings = settings.replace(from, to);
+    }
+    std::fs::write(cfg.join("settings.toml"), settings).unwrap();
+    cfg
+}
