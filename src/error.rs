@@ -31,6 +31,12 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// The query is longer than the search accepts.
+    #[error("query longer than {0} characters")]
+    QueryTooLong(usize),
+    /// Another process holds the index writer lock.
+    #[error("{0}")]
+    IndexBusy(String),
     /// Another request parameter is invalid.
     #[error("invalid request: {0}")]
     InvalidRequest(String),

@@ -136,9 +136,8 @@ pub fn extract_bytes(bytes: &[u8], ext: Option<&str>, limits: &Limits) -> Result
                 "odt" => Some(Format::Odt),
                 _ => None,
             };
-            if let Some(n) = named.filter(|n| *n != format) {
+            if named.is_some_and(|n| n != format) {
                 doc.warnings.push(format!("named .{e} but the content is {}", format.as_str()));
-                let _ = n;
             }
         }
         Ok(doc)

@@ -236,7 +236,7 @@ impl WashIndex {
     /// A writer with `memory_mb` of budget. Another process writing gets a clear error.
     pub fn writer(&self, memory_mb: usize) -> Result<IndexWriter> {
         self.index.writer(memory_mb << 20).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => Error::Index(format!(
+            tantivy::TantivyError::LockFailure(..) => Error::IndexBusy(format!(
                 "the index in {} is being written by another wash-lessons process; wait for it to finish and run again",
                 self.dir.display()
             )),

@@ -196,8 +196,6 @@ pub fn run_isolated(
     }
     if !todo.is_empty() {
         let mut writer = idx.writer(config.settings.index.writer_memory_mb)?;
-        let enricher = Enricher::new(config);
-        let limits = Limits::from(&config.settings.extract);
         let served = config.settings.languages.served.clone();
         let commit_every = config.settings.index.commit_every;
         let (tx, rx) = sync_channel::<(String, PathBuf, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
@@ -208,6 +206,9 @@ pub fn run_isolated(
         std::thread::scope(|s| {
             match isolation {
                 None => {
+                    // Compiled only here: with workers, each worker compiles its own.
+                    let enricher = Enricher::new(config);
+                    let limits = Limits::from(&config.settings.extract);
                     s.spawn(move || {
                         todo.par_iter().for_each_with(tx, |tx, (c, state)| {
                             let r = process(&c.path, &c.display, &enricher, &limits);

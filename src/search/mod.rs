@@ -190,7 +190,7 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
         return Err(Error::InvalidRequest(format!("offset {} is beyond the deepest page ({MAX_OFFSET})", req.offset)));
     }
     if req.query.chars().count() > MAX_QUERY_CHARS {
-        return Err(Error::InvalidRequest(format!("query longer than {MAX_QUERY_CHARS} characters")));
+        return Err(Error::QueryTooLong(MAX_QUERY_CHARS));
     }
     if let (Some(a), Some(b)) = (req.year_min, req.year_max) {
         if a > b {

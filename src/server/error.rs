@@ -59,11 +59,9 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
             Error::InvalidFilter { .. } => ApiError::new("invalid_filter", e.to_string()),
-            Error::InvalidRequest(ref m) if m.starts_with("query longer") => {
-                ApiError::new("invalid_query", e.to_string())
-            }
+            Error::QueryTooLong(_) => ApiError::new("invalid_query", e.to_string()),
             Error::InvalidRequest(_) => ApiError::new("invalid_parameter", e.to_string()),
-            Error::Index(ref m) if m.contains("another wash-lessons process") => ApiError::new("index_busy", m.clone()),
+            Error::IndexBusy(m) => ApiError::new("index_busy", m),
             Error::Extract(_) | Error::Unsupported(_) | Error::Io { .. } => {
                 ApiError::new("unprocessable_document", e.to_string())
             }
