@@ -21,8 +21,8 @@ const DEFAULT_COUNTRIES: &str = include_str!("../index-config/countries.toml");
 pub const TAGGED_FAMILIES: [&str; 4] = ["context", "technology", "failure_cause", "approach"];
 
 /// Every facet root the index knows: the tagged families plus the plain facets.
-pub const ALL_FAMILIES: [&str; 9] =
-    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "format", "year"];
+pub const ALL_FAMILIES: [&str; 10] =
+    ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "format", "year", "scan"];
 
 /// The languages a taxonomy may carry triggers for (the stemmers the index serves).
 pub const TRIGGER_LANGUAGES: [&str; 4] = ["en", "fr", "es", "pt"];
@@ -154,6 +154,24 @@ pub struct Settings {
     pub extract: ExtractSettings,
     /// Tagging settings.
     pub tagging: TaggingSettings,
+    /// OCR of scanned PDF pages.
+    pub ocr: OcrSettings,
+}
+
+/// `[ocr]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrSettings {
+    /// OCR pages without a text layer when `pdftoppm` and `tesseract` are installed.
+    pub enabled: bool,
+    /// Resolution the page is rendered at for OCR.
+    pub dpi: u32,
+    /// Wall-clock limit for one page, in seconds.
+    pub page_timeout_secs: u64,
+    /// Tesseract languages used when the document's language is unknown ("eng+fra+spa+por").
+    pub languages: String,
+    /// Scanned pages OCR'd per document at most.
+    pub max_pages: usize,
 }
 
 /// `[languages]`.

@@ -167,6 +167,10 @@ pub struct Extracted {
     pub pages: Vec<Page>,
     /// Notes about the extraction (e.g. "pages 3, 7 have no text layer").
     pub warnings: Vec<String>,
+    /// Pages without a text layer (scans), before OCR.
+    pub scanned_pages: Vec<u32>,
+    /// Scanned pages whose text came from OCR.
+    pub ocr_pages: Vec<u32>,
 }
 
 impl Extracted {
@@ -287,6 +291,12 @@ pub struct Record {
     pub words: usize,
     /// Notes about extraction and enrichment.
     pub warnings: Vec<String>,
+    /// Pages without a text layer (scans).
+    #[serde(default)]
+    pub scanned_pages: Vec<u32>,
+    /// Scanned pages whose text came from OCR; the others still need it.
+    #[serde(default)]
+    pub ocr_pages: Vec<u32>,
     /// The text, page by page.
     pub pages: Vec<PageText>,
 }

@@ -8,5 +8,6 @@ mod bad_pdfs;
 mod browser;
 mod cli;
 mod isolation;
+mod ocr;
 mod server;
 mod tagging_quality;

@@ -47,7 +47,7 @@ pub fn run(a: Args) -> i32 {
     }
     println!("{} documents in {}", stats.documents, a.index.display());
     for fam in
-        ["format", "language", "doctype", "year", "country", "context", "technology", "failure_cause", "approach"]
+        ["format", "language", "doctype", "year", "country", "scan", "context", "technology", "failure_cause", "approach"]
     {
         println!("\n{fam}:");
         fn show(nodes: &[FacetNode], depth: usize) {

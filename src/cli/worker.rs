@@ -49,9 +49,9 @@ fn fault(req: &WorkerRequest) {
 pub fn run(config: &Config) -> i32 {
     let enricher = Enricher::new(config);
     let limits = Limits::from(&config.settings.extract);
-    let result = ingest::serve_requests(|req| {
+    let result = ingest::serve_requests(|req, heartbeat| {
         fault(req);
-        match ingest::process(&req.path, &req.display, &enricher, &limits) {
+        match ingest::process(&req.path, &req.display, &enricher, &limits, heartbeat) {
             Ok(r) => WorkerResponse::Ok(Box::new(r)),
             Err(e) => WorkerResponse::Err(e.to_string()),
         }

@@ -168,6 +168,8 @@ impl Enricher {
             facets,
             words,
             warnings,
+            scanned_pages: doc.scanned_pages.clone(),
+            ocr_pages: doc.ocr_pages.clone(),
             pages,
         }
     }
@@ -307,6 +309,8 @@ mod tests {
             declared: Metadata::default(),
             pages: vec![Page { number: 1, blocks }],
             warnings: vec![],
+            scanned_pages: vec![],
+            ocr_pages: vec![],
         }
     }
 

@@ -31,6 +31,8 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
         declared: Metadata::default(),
         pages: vec![Page { number: 1, blocks }],
         warnings,
+        scanned_pages: Vec::new(),
+        ocr_pages: Vec::new(),
     })
 }
 

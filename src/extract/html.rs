@@ -95,6 +95,8 @@ pub fn extract(src: &str) -> Extracted {
         declared: Metadata::default(),
         pages: vec![Page { number: 1, blocks: w.blocks }],
         warnings: Vec::new(),
+        scanned_pages: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

@@ -70,6 +70,8 @@ pub fn extract(src: &str) -> Extracted {
         declared: metadata,
         pages: vec![Page { number: 1, blocks }],
         warnings: warning.into_iter().collect(),
+        scanned_pages: Vec::new(),
+        ocr_pages: Vec::new(),
     }
 }
 

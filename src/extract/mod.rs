@@ -10,8 +10,10 @@ mod docx;
 mod frontmatter;
 mod html;
 mod markdown;
+mod ocr;
 mod odt;
 mod pdf;
+mod pdf_encoding;
 mod pdf_text;
 mod plain;
 mod sidecar;
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub use decode::decode_text;
 
-use crate::config::ExtractSettings;
+use crate::config::{ExtractSettings, LanguageSettings, OcrSettings};
 use crate::document::{Extracted, Format};
 use crate::error::{Error, Result};
 
@@ -101,6 +103,44 @@ pub fn extract_file(path: &Path, limits: &Limits) -> Result<Extracted> {
         let mut side = sidecar::read(&sc)?;
         side.fill_from(std::mem::take(&mut doc.declared));
         doc.declared = side;
+    }
+    Ok(doc)
+}
+
+/// Reads and extracts one file, then OCRs the PDF pages that have no text layer (see [`ocr`]).
+/// A document with no text at all, even after OCR, is an error that says why.
+pub fn extract_file_ocr(
+    path: &Path,
+    limits: &Limits,
+    ocr_settings: &OcrSettings,
+    languages: &LanguageSettings,
+    heartbeat: &dyn Fn(),
+) -> Result<Extracted> {
+    let mut doc = extract_file(path, limits)?;
+    if doc.scanned_pages.is_empty() {
+        return Ok(doc);
+    }
+    let declared = doc.declared.language.as_deref().or(doc.metadata.language.as_deref());
+    let text = doc.full_text();
+    let lang = if declared.is_some() || text.split_whitespace().count() >= 30 {
+        Some(crate::enrich::language::detect(&text, declared, languages).0)
+    } else {
+        None
+    };
+    ocr::ocr_scanned(&mut doc, path, lang.as_deref().filter(|l| *l != "und"), ocr_settings, heartbeat);
+    if doc.pages.iter().all(|p| p.blocks.is_empty()) {
+        let why = doc
+            .warnings
+            .iter()
+            .rev()
+            .find(|w| w.starts_with("needs OCR") || w.starts_with("OCR failed"))
+            .cloned()
+            .unwrap_or_else(|| "needs OCR".into());
+        return Err(Error::extract(format!("no text layer on any page (scanned PDF): {why}")));
+    }
+    let still = ocr::pages_needing_ocr(&doc);
+    if !still.is_empty() && !doc.warnings.iter().any(|w| w.starts_with("needs OCR")) {
+        doc.warnings.push(format!("needs OCR: pages {} have no text layer", pdf::list(&still)));
     }
     Ok(doc)
 }

@@ -87,16 +87,22 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     if let Some(reason) = &first_failure {
         warnings.push(format!("text of pages {} could not be decoded ({reason})", list(&failed)));
     }
-    if !empty.is_empty() {
-        warnings.push(format!("pages without text layer (scanned?): {}", list(&empty)));
-    }
     if pages.iter().all(|p| p.blocks.is_empty()) {
-        return Err(Error::extract(match first_failure {
-            Some(reason) => format!("text of pages {} could not be decoded: {reason}", list(&failed)),
-            None => "no text layer on any page (scanned PDF? needs OCR)".to_string(),
-        }));
+        if let Some(reason) = first_failure {
+            return Err(Error::extract(format!("text of pages {} could not be decoded: {reason}", list(&failed))));
+        }
     }
-    Ok(Extracted { format: Format::Pdf, metadata: info(&doc), declared: Metadata::default(), pages, warnings })
+    // Pages without text that did not fail to decode are scans: OCR may fill them in later.
+    let scanned: Vec<u32> = empty.into_iter().filter(|n| !failed.contains(n)).collect();
+    Ok(Extracted {
+        format: Format::Pdf,
+        metadata: info(&doc),
+        declared: Metadata::default(),
+        pages,
+        warnings,
+        scanned_pages: scanned,
+        ocr_pages: Vec::new(),
+    })
 }
 
 /// Removes running headers and footers: the first or last line of a page when, with its digits
@@ -148,7 +154,7 @@ fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
         .collect()
 }
 
-fn list(n: &[u32]) -> String {
+pub(super) fn list(n: &[u32]) -> String {
     let mut s: Vec<String> = n.iter().take(20).map(|n| n.to_string()).collect();
     if n.len() > 20 {
         s.push(format!("and {} more", n.len() - 20));
@@ -159,7 +165,7 @@ fn list(n: &[u32]) -> String {
 /// Groups the lines of a page into paragraphs: a line ending a sentence and shorter than the
 /// page's usual line ends its paragraph, a short unpunctuated line stands alone (a heading),
 /// and a word hyphenated across lines is joined.
-fn paragraphs(text: &str) -> Vec<Block> {
+pub(super) fn paragraphs(text: &str) -> Vec<Block> {
     let lines: Vec<String> = text.lines().map(squash_ws).filter(|l| !l.is_empty()).collect();
     if lines.is_empty() {
         return Vec::new();

@@ -55,6 +55,8 @@ struct Font<'a> {
     widths: HashMap<u32, f32>,
     default_width: f32,
     to_unicode: Option<ToUnicode>,
+    /// Our own table for simple fonts whose encoding lopdf gets wrong (see `pdf_encoding`).
+    table: Option<super::pdf_encoding::Table>,
 }
 
 impl Font<'_> {
@@ -68,6 +70,9 @@ impl Font<'_> {
         }
         if self.two_byte && self.to_unicode.is_some() {
             return String::new();
+        }
+        if let Some(t) = self.table.as_ref().filter(|_| !self.two_byte) {
+            return bytes.iter().map(|&b| t[b as usize].as_str()).collect();
         }
         match &self.encoding {
             Some(e) => e.bytes_to_string(bytes).unwrap_or_default(),
@@ -364,7 +369,8 @@ impl<'d> Walker<'d> {
                     }
                     _ => None,
                 };
-                (k.as_slice(), Font { encoding, two_byte, widths, default_width, to_unicode })
+                let table = if two_byte { None } else { super::pdf_encoding::simple_font_table(doc, d, self.limit) };
+                (k.as_slice(), Font { encoding, two_byte, widths, default_width, to_unicode, table })
             })
             .collect();
         let xobjects = resource_map(doc, res, b"XObject");

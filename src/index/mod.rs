@@ -22,7 +22,7 @@ use crate::document::Record;
 use crate::error::{Error, Result};
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const VERSION_FILE: &str = "wash-lessons.version";
 
 /// Size, modification time and content hash of an indexed file.
@@ -302,6 +302,12 @@ impl WashIndex {
         }
         if let Some(y) = r.year {
             add(&mut d, "year", &format!("/year/{y}"));
+        }
+        if r.scanned_pages.iter().any(|n| !r.ocr_pages.contains(n)) {
+            add(&mut d, "scan", "/scan/needs-ocr");
+        }
+        if !r.ocr_pages.is_empty() {
+            add(&mut d, "scan", "/scan/ocr");
         }
         d
     }

@@ -135,9 +135,11 @@ pub fn indexed_state(idx: &WashIndex, reader: &IndexReader, id: &str) -> Result<
     Ok(Some(FileState { size: get(idx.fields.size), mtime_ns: get(idx.fields.mtime) }))
 }
 
-/// Extracts and enriches one file.
-pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits) -> Result<Record> {
-    let extracted = extract::extract_file(path, limits)?;
+/// Extracts and enriches one file (OCR'ing scanned PDF pages). `heartbeat` is called before
+/// each slow step (an OCR'd page), so that a worker can tell its parent it is alive.
+pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits, heartbeat: &dyn Fn()) -> Result<Record> {
+    let settings = &enricher.config().settings;
+    let extracted = extract::extract_file_ocr(path, limits, &settings.ocr, &settings.languages, heartbeat)?;
     Ok(enricher.enrich(extracted, &Source { id: document_id(path), path: display.to_string() }))
 }
 
@@ -211,7 +213,7 @@ pub fn run_isolated(
                     let limits = Limits::from(&config.settings.extract);
                     s.spawn(move || {
                         todo.par_iter().for_each_with(tx, |tx, (c, state)| {
-                            let r = process(&c.path, &c.display, &enricher, &limits);
+                            let r = process(&c.path, &c.display, &enricher, &limits, &|| {});
                             let _ = tx.send((c.display.clone(), c.path.clone(), *state, r));
                         });
                     });

@@ -43,6 +43,9 @@ pub enum Response {
     Ok(Box<Record>),
     /// Why the file could not be extracted.
     Err(String),
+    /// Still working (sent before each slow step, such as an OCR'd page): the wall-clock limit
+    /// starts again.
+    Busy,
 }
 
 /// A running worker process.
@@ -131,18 +134,21 @@ impl Worker {
         if writeln!(self.stdin, "{req}").and_then(|_| self.stdin.flush()).is_err() {
             return Err((self.death_reason(iso), false));
         }
-        match self.lines.recv_timeout(iso.timeout) {
-            Ok(Some(line)) => match serde_json::from_str::<Response>(&line) {
-                Ok(Response::Ok(r)) => Ok(*r),
-                Ok(Response::Err(e)) => Err((e, true)),
-                Err(e) => Err((format!("crashed: unreadable answer from the worker ({e})"), false)),
-            },
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => Err((self.death_reason(iso), false)),
-            Err(RecvTimeoutError::Timeout) => {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                Err((format!("timeout after {} s", iso.timeout.as_secs_f64()), false))
-            }
+        loop {
+            return match self.lines.recv_timeout(iso.timeout) {
+                Ok(Some(line)) => match serde_json::from_str::<Response>(&line) {
+                    Ok(Response::Ok(r)) => Ok(*r),
+                    Ok(Response::Err(e)) => Err((e, true)),
+                    Ok(Response::Busy) => continue,
+                    Err(e) => Err((format!("crashed: unreadable answer from the worker ({e})"), false)),
+                },
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => Err((self.death_reason(iso), false)),
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    Err((format!("timeout after {} s", iso.timeout.as_secs_f64()), false))
+                }
+            };
         }
     }
 
@@ -194,22 +200,30 @@ impl Drop for Worker {
     }
 }
 
-/// The loop a worker process runs: one request line in, one response line out, until stdin ends.
-pub fn serve_requests(handle: impl Fn(&Request) -> Response) -> std::io::Result<()> {
-    let stdin = std::io::stdin();
+fn send(resp: &Response) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, resp)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The loop a worker process runs: one request line in, one response line out (after any number
+/// of `Busy` lines, sent through the heartbeat given to `handle`), until stdin ends.
+pub fn serve_requests(handle: impl Fn(&Request, &dyn Fn()) -> Response) -> std::io::Result<()> {
+    let stdin = std::io::stdin();
+    let heartbeat = || {
+        let _ = send(&Response::Busy);
+    };
     for line in stdin.lock().lines() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
         let resp = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => handle(&req),
+            Ok(req) => handle(&req, &heartbeat),
             Err(e) => Response::Err(format!("bad request to worker: {e}")),
         };
-        serde_json::to_writer(&mut out, &resp)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+        send(&resp)?;
     }
     Ok(())
 }

@@ -321,7 +321,7 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     let limits = crate::extract::Limits::from(&st.config.settings.extract);
     let extracted = match &st.options.isolation {
         Some(iso) => crate::ingest::process_isolated(iso, &path, &display),
-        None => crate::ingest::process(&path, &display, &st.enricher, &limits),
+        None => crate::ingest::process(&path, &display, &st.enricher, &limits, &|| {}),
     };
     let record = match extracted {
         Ok(r) => r,
