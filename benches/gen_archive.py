@@ -4,9 +4,10 @@
   gen_archive.py OUT_DIR [--files N] [--text-only] [--max-pdfs K] [--seed S] [--src DIR]
   gen_archive.py --mutate OUT_DIR [--percent P] [--seed S] [--src DIR]
 
-Build mode: copies every real PDF found under /usr/share (sorted; evenly spaced subset of K with
---max-pdfs) into OUT_DIR/pdf/<path below /usr/share>, then fills the archive up to N files
-(default 10000) with generated documents in OUT_DIR/gen/aNNN/bNN/ (about 100 files per folder):
+Build mode: copies every real PDF found under /usr/share (sorted; an evenly spaced subset of K with
+--max-pdfs, or of N when there are more PDFs than N) into OUT_DIR/pdf/<path below /usr/share>, then
+fills the archive up to N files (default 10000) with generated documents in OUT_DIR/gen/aNNN/bNN/
+(about 100 files per folder):
 DOCX, ODT, HTML, Markdown and plain text, about 20% each. With --text-only no PDF is copied and only
 .txt / .md files are made (fast, for scale runs of 100,000 files).
 
@@ -27,7 +28,6 @@ import random
 import re
 import shutil
 import sys
-import textwrap
 import zipfile
 from xml.etree import ElementTree as ET
 
@@ -132,13 +132,27 @@ def x(s):
     return html.escape(_BAD_XML.sub(" ", s), quote=True)
 
 
+def wrap(text, width=76):
+    """Greedy line wrapping (textwrap.fill is the slowest part of a 100,000-file text archive)."""
+    lines, cur, n = [], [], 0
+    for w in text.split():
+        if cur and n + 1 + len(w) > width:
+            lines.append(" ".join(cur))
+            cur, n = [], 0
+        n += len(w) + (1 if cur else 0)
+        cur.append(w)
+    if cur:
+        lines.append(" ".join(cur))
+    return "\n".join(lines)
+
+
 def write_txt(path, lang, title, blocks):
     out = [title, "=" * min(len(title), 72), ""]
     for kind, t in blocks:
         if kind == "h":
             out += [t.upper(), ""]
         else:
-            out += [textwrap.fill(t, 76) if len(t) > 76 else t, ""]
+            out += [wrap(t), ""]
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out))
 
@@ -217,10 +231,16 @@ ODT_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 <manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
 <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>
 <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+<manifest:file-entry manifest:full-path="styles.xml" manifest:media-type="text/xml"/>
 <manifest:file-entry manifest:full-path="meta.xml" manifest:media-type="text/xml"/>
 </manifest:manifest>"""
 ODT_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 ODT_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+# styles.xml is optional in ODF, but every office suite writes one, and omindex 1.4 refuses an ODT
+# without it ("unzip -p F content.xml ; unzip -p F styles.xml" failed), so the archive has one.
+ODT_STYLES = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+              f'<office:document-styles xmlns:office="{ODT_OFFICE}" office:version="1.2">'
+              "<office:styles/></office:document-styles>")
 
 
 def write_odt(path, lang, title, blocks):
@@ -239,6 +259,7 @@ def write_odt(path, lang, title, blocks):
         zput(z, "mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
         zput(z, "META-INF/manifest.xml", ODT_MANIFEST)
         zput(z, "content.xml", content)
+        zput(z, "styles.xml", ODT_STYLES)
         zput(z, "meta.xml", meta)
 
 
@@ -335,9 +356,8 @@ def build(args):
     os.makedirs(out, exist_ok=True)
     n_pdf = 0
     if not args.text_only:
-        for src in pdf_sources(args.max_pdfs):
-            if n_pdf >= args.files:
-                break
+        limit = args.files if args.max_pdfs is None else min(args.max_pdfs, args.files)
+        for src in pdf_sources(limit):
             dst = os.path.join(out, "pdf", os.path.relpath(src, "/usr/share"))
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copyfile(src, dst)

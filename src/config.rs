@@ -156,6 +156,42 @@ pub struct Settings {
     pub tagging: TaggingSettings,
     /// OCR of scanned PDF pages.
     pub ocr: OcrSettings,
+    /// Which files a run picks up.
+    pub walk: WalkSettings,
+    /// Zip archives.
+    pub archives: ArchiveSettings,
+}
+
+/// `[walk]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkSettings {
+    /// Glob patterns (relative paths); when not empty, only matching files are indexed.
+    pub include: Vec<String>,
+    /// Glob patterns of files and folders never indexed.
+    pub exclude: Vec<String>,
+    /// Index hidden files and folders (names starting with a dot).
+    pub hidden: bool,
+    /// Follow symbolic links (loops are detected and skipped).
+    pub follow_symlinks: bool,
+}
+
+/// `[archives]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// Index the members of zip archives as documents.
+    pub enabled: bool,
+    /// Archives inside archives are opened down to this depth (1: only the outer one).
+    pub max_depth: usize,
+    /// An archive with more members than this is refused.
+    pub max_members: usize,
+    /// An archive whose members inflate to more than this in all, in MB, is refused (zip bomb).
+    pub max_total_mb: u64,
+    /// A member inflating to more than this, in MB, is refused.
+    pub max_member_mb: u64,
+    /// A member larger than 1 MB that inflates more than this many times is refused (zip bomb).
+    pub max_ratio: u64,
 }
 
 /// `[ocr]`.
@@ -194,6 +230,8 @@ pub struct IndexSettings {
     pub writer_memory_mb: usize,
     /// Commit after this many documents.
     pub commit_every: usize,
+    /// Commit at least this often during a run, in seconds.
+    pub commit_every_secs: u64,
 }
 
 /// `[extract]`.

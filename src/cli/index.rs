@@ -16,6 +16,27 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Index only files matching this glob (relative path; repeatable; adds to [walk] include).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip files and folders matching this glob (repeatable; adds to [walk] exclude).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Index hidden files and folders too.
+    #[arg(long)]
+    hidden: bool,
+    /// Try again the files that failed before, even if they have not changed.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Write one JSON line per failed file to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Stay running and index additions, changes, renames and deletions as they happen.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: the quiet time that ends a burst of changes, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    debounce_ms: u64,
     /// Files and folders to index.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -32,29 +53,55 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
             eprintln!("{}: {}", e.path, e.error);
         }
     };
-    let iso = super::isolation(config, config_dir);
-    let summary = match ingest::run_isolated(&idx, config, &a.paths, &on_error, iso.as_ref()) {
+    let opts = ingest::RunOptions {
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+        hidden: a.hidden,
+        retry_failed: a.retry_failed,
+        progress: !json,
+        report: a.report.clone(),
+        isolation: super::isolation(config, config_dir),
+    };
+    let show = |summary: &ingest::Summary| {
+        if json {
+            print_json(&serde_json::json!({
+                "indexed": summary.indexed,
+                "unchanged": summary.unchanged,
+                "moved": summary.moved,
+                "removed": summary.removed,
+                "failed": summary.failed,
+                "failed_before": summary.failed_before,
+                "errors": summary.errors,
+                "took_ms": summary.took_ms,
+            }));
+        } else {
+            let mut line = format!("{} indexed, {} unchanged", summary.indexed, summary.unchanged);
+            if summary.moved > 0 {
+                line += &format!(", {} moved", summary.moved);
+            }
+            if summary.removed > 0 {
+                line += &format!(", {} removed", summary.removed);
+            }
+            line += &format!(", {} failed", summary.failed);
+            if summary.failed_before > 0 {
+                line += &format!(" (and {} that failed before, unchanged: --retry-failed)", summary.failed_before);
+            }
+            println!("{line} in {:.1} s (index: {})", summary.took_ms as f64 / 1000.0, a.index.display());
+        }
+    };
+    if a.watch {
+        let debounce = std::time::Duration::from_millis(a.debounce_ms.max(50));
+        let mut after = |s: &ingest::Summary| show(s);
+        return match ingest::watch(&idx, config, &a.paths, &opts, debounce, &on_error, &mut after) {
+            Ok(()) => exit::OK,
+            Err(e) => fatal(e),
+        };
+    }
+    let summary = match ingest::run_with(&idx, config, &a.paths, &opts, &on_error) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
-    if json {
-        print_json(&serde_json::json!({
-            "indexed": summary.indexed,
-            "unchanged": summary.unchanged,
-            "failed": summary.failed,
-            "errors": summary.errors,
-            "took_ms": summary.took_ms,
-        }));
-    } else {
-        println!(
-            "{} indexed, {} unchanged, {} failed in {:.1} s (index: {})",
-            summary.indexed,
-            summary.unchanged,
-            summary.failed,
-            summary.took_ms as f64 / 1000.0,
-            a.index.display()
-        );
-    }
+    show(&summary);
     if summary.failed > 0 {
         exit::PARTIAL
     } else {

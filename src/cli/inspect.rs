@@ -23,7 +23,7 @@ pub fn run(a: Args, config: &Config) -> i32 {
     let enricher = Enricher::new(config);
     let limits = Limits::from(&config.settings.extract);
     let display = a.file.to_string_lossy().into_owned();
-    let r = match ingest::process(&a.file, &display, &enricher, &limits, &|| {}) {
+    let r = match ingest::process(&ingest::Job::file(&a.file, &display), &enricher, &limits, &|| {}) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", a.file.display());

@@ -66,6 +66,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if !matches!(cli.command, Command::Serve(_) | Command::Worker) {
+        // `wash-lessons search ... | head` ends quietly when the reader goes away, as Unix tools do.
+        // SAFETY: restoring the default disposition of a signal before any thread is started.
+        #[cfg(unix)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let config = || {
         Config::discover(cli.config.as_deref()).map_err(|e| {
             eprintln!(

@@ -25,6 +25,7 @@ pub struct Args {
 struct Stats {
     documents: u64,
     facets: BTreeMap<String, Vec<FacetNode>>,
+    last_run: Option<crate::ingest::manifest::LastRun>,
 }
 
 pub fn run(a: Args) -> i32 {
@@ -40,12 +41,27 @@ pub fn run(a: Args) -> i32 {
         Ok(f) => f,
         Err(e) => return fatal(e),
     };
-    let stats = Stats { documents: searcher.num_docs(), facets };
+    let last_run = crate::ingest::manifest::load_last_run(&idx.dir);
+    let stats = Stats { documents: searcher.num_docs(), facets, last_run };
     if a.json {
         print_json(&stats);
         return exit::OK;
     }
     println!("{} documents in {}", stats.documents, a.index.display());
+    if let Some(r) = &stats.last_run {
+        println!(
+            "last run: {} ({:.1} s): {} files, {} indexed, {} unchanged, {} moved, {} removed, {} failed, {} failed before",
+            r.started,
+            r.took_ms as f64 / 1000.0,
+            r.files,
+            r.indexed,
+            r.unchanged,
+            r.moved,
+            r.removed,
+            r.failed,
+            r.failed_before
+        );
+    }
     for fam in
         ["format", "language", "doctype", "year", "country", "scan", "context", "technology", "failure_cause", "approach"]
     {

@@ -8,11 +8,11 @@
 use crate::config::Config;
 use crate::enrich::Enricher;
 use crate::extract::Limits;
-use crate::ingest::{self, WorkerRequest, WorkerResponse};
+use crate::ingest::{self, Job, WorkerResponse};
 
 use super::exit;
 
-fn fault(req: &WorkerRequest) {
+fn fault(req: &Job) {
     if std::env::var_os("WASH_TEST_FAULTS").is_none() {
         return;
     }
@@ -51,7 +51,7 @@ pub fn run(config: &Config) -> i32 {
     let limits = Limits::from(&config.settings.extract);
     let result = ingest::serve_requests(|req, heartbeat| {
         fault(req);
-        match ingest::process(&req.path, &req.display, &enricher, &limits, heartbeat) {
+        match ingest::process(req, &enricher, &limits, heartbeat) {
             Ok(r) => WorkerResponse::Ok(Box::new(r)),
             Err(e) => WorkerResponse::Err(e.to_string()),
         }

@@ -5,6 +5,7 @@
 //! about tagging or the index. A panic inside a parser is caught and reported as an error for that
 //! file, so one bad file never stops a run.
 
+pub mod archive;
 mod decode;
 mod docx;
 mod frontmatter;
@@ -59,6 +60,11 @@ impl From<&ExtractSettings> for Limits {
 
 /// Extensions the walker picks up without looking inside.
 const DOCUMENT_EXTENSIONS: [&str; 10] = ["pdf", "docx", "odt", "html", "htm", "xhtml", "md", "markdown", "txt", "text"];
+
+/// Whether a file name has one of the document extensions (for archive members).
+pub fn is_document_name(name: &str) -> bool {
+    extension(Path::new(name)).is_some_and(|e| DOCUMENT_EXTENSIONS.contains(&e.as_str()))
+}
 
 /// Whether a file found while walking is a document candidate: a known extension, or no
 /// extension at all and content that says PDF, DOCX, ODT or HTML.

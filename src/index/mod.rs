@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use tantivy::schema::{
-    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
-    STRING,
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    STORED, STRING,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
@@ -22,16 +22,19 @@ use crate::document::Record;
 use crate::error::{Error, Result};
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const VERSION_FILE: &str = "wash-lessons.version";
 
-/// Size, modification time and content hash of an indexed file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Size, modification time and content hash of an indexed file (the manifest entry stored in
+/// the index's fast fields, so that it is committed atomically with the document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileState {
     /// Bytes.
     pub size: u64,
-    /// Modification time, nanoseconds since the epoch.
+    /// Modification time, nanoseconds since the epoch (for an archive member: its CRC-32).
     pub mtime_ns: u64,
+    /// Content hash (first 8 bytes of BLAKE3; for an archive member: its CRC-32); 0 = unknown.
+    pub hash: u64,
 }
 
 /// The fields of the schema.
@@ -57,6 +60,8 @@ pub struct Fields {
     pub size: Field,
     /// File modification time.
     pub mtime: Field,
+    /// Content hash.
+    pub hash: Field,
     /// Canonical path of the original file, stored (never shown; serves the file endpoint).
     pub source: Field,
     /// Facet fields by family (context, technology, failure_cause, approach, language, doctype,
@@ -121,7 +126,7 @@ pub fn field_languages() -> Vec<String> {
 /// Builds the schema.
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let id = b.add_text_field("id", STRING | STORED);
+    let id = b.add_text_field("id", STRING | STORED | FAST);
     let path = b.add_text_field("path", STRING | STORED);
     let title = b.add_text_field("title", STORED);
     let mut titles = Vec::new();
@@ -137,14 +142,15 @@ pub fn schema() -> (Schema, Fields) {
     let page = b.add_text_field("page", STORED);
     let record = b.add_text_field("record", STORED);
     let year = b.add_u64_field("year_value", NumericOptions::default().set_indexed().set_fast().set_stored());
-    let size = b.add_u64_field("size", STORED);
-    let mtime = b.add_u64_field("mtime", STORED);
-    let source = b.add_text_field("source", STORED);
+    let size = b.add_u64_field("size", STORED | FAST);
+    let mtime = b.add_u64_field("mtime", STORED | FAST);
+    let hash = b.add_u64_field("hash", STORED | FAST);
+    let source = b.add_text_field("source", STRING | STORED | FAST);
     let facets = ALL_FAMILIES
         .iter()
         .map(|fam| (fam.to_string(), b.add_facet_field(fam, FacetOptions::default().set_stored())))
         .collect();
-    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, source, facets })
+    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, hash, source, facets })
 }
 
 /// An open wash-lessons index.
@@ -250,10 +256,11 @@ impl WashIndex {
     }
 
     /// Turns a record into a tantivy document.
-    pub fn to_document(&self, r: &Record, state: FileState, served: &[String], source: &Path) -> TantivyDocument {
+    /// `source` is the file's canonical path, or `ARCHIVE!/MEMBER` for a member of an archive.
+    pub fn to_document(&self, r: &Record, state: FileState, served: &[String], source: &str) -> TantivyDocument {
         let f = &self.fields;
         let mut d = TantivyDocument::new();
-        d.add_text(f.source, source.to_string_lossy());
+        d.add_text(f.source, source);
         d.add_text(f.id, &r.id);
         d.add_text(f.path, &r.path);
         d.add_text(f.title, &r.title);
@@ -284,6 +291,7 @@ impl WashIndex {
         }
         d.add_u64(f.size, state.size);
         d.add_u64(f.mtime, state.mtime_ns);
+        d.add_u64(f.hash, state.hash);
         let add = |d: &mut TantivyDocument, fam: &str, path: &str| {
             if let (Some(field), Ok(facet)) = (f.facet(fam), Facet::from_text(path)) {
                 d.add_facet(field, facet);

@@ -1,30 +1,47 @@
-//! Indexing runs: walk the given files and folders, skip unchanged files, extract and enrich the
-//! rest in parallel, and upsert them into the index by their stable id. A file that cannot be
-//! read or parsed is reported with its path and the reason, and the run goes on; the previous
-//! version of a file that now fails stays in the index.
+//! Indexing runs: walk the roots, compare with the manifest, and bring the index up to date.
+//!
+//! - Unchanged files (same size and modification time) are skipped without being read.
+//! - Changed files are extracted again and replace their document; new files are added.
+//! - Files gone from the roots are removed; a file that reappears elsewhere with the same
+//!   content (moved or renamed) is re-pointed without extracting it again.
+//! - A file that fails is reported and remembered: it is tried again when it changes, or with
+//!   `--retry-failed`. The previous version of a file that now fails stays in the index.
+//!
+//! Extraction runs on all cores (in worker processes when isolated) into a bounded channel; one
+//! writer thread upserts by id and commits every `commit_every` documents or `commit_every_secs`,
+//! so a crash loses at most the last batch and the next run redoes it.
 
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{IndexReader, TantivyDocument};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexWriter, Searcher, TantivyDocument};
 
 use crate::config::Config;
-use crate::document::Record;
+use crate::document::{PageText, Record};
 use crate::enrich::{Enricher, Source};
 use crate::error::{Error, Result};
-use crate::extract::{self, Limits};
+use crate::extract::{self, archive, Limits};
 use crate::index::{FileState, WashIndex};
 
+pub mod manifest;
+mod progress;
+pub mod walk;
+mod watch;
 mod worker;
 
+pub use walk::{content_hash, file_state, Candidate, Root, WalkOptions};
+pub use watch::watch;
 use worker::Worker;
-pub use worker::{serve_requests, Isolation, Request as WorkerRequest, Response as WorkerResponse};
+pub use worker::{serve_requests, Isolation, Response as WorkerResponse};
 
 /// A file that could not be indexed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,116 +59,136 @@ pub struct Summary {
     pub indexed: usize,
     /// Files skipped because they did not change.
     pub unchanged: usize,
+    /// Files moved or renamed (same content), re-pointed without extraction.
+    pub moved: usize,
+    /// Documents removed because their file is gone from the roots.
+    pub removed: usize,
     /// Files (or folders) that could not be indexed.
     pub failed: usize,
+    /// Files that failed in an earlier run and have not changed (not tried again).
+    pub failed_before: usize,
     /// The failures.
     pub errors: Vec<FileError>,
     /// Wall time of the run, in milliseconds.
     pub took_ms: u64,
 }
 
-/// A document file found under a root.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    /// Where it is.
+/// One file (or archive member) to extract: also the request sent to a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    /// The file on disk (the archive, for a member).
     pub path: PathBuf,
-    /// Path shown to users: relative to the root folder it was found under.
+    /// The member inside the archive, if any.
+    pub member: Option<String>,
+    /// Path shown to users.
     pub display: String,
+    /// Document id.
+    pub id: String,
+}
+
+impl Job {
+    /// A job for a plain file, its id from its canonical path.
+    pub fn file(path: &Path, display: &str) -> Job {
+        Job { path: path.to_path_buf(), member: None, display: display.to_string(), id: document_id(path) }
+    }
+}
+
+/// How a run behaves, beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Extra include patterns.
+    pub include: Vec<String>,
+    /// Extra exclude patterns.
+    pub exclude: Vec<String>,
+    /// Index hidden files and folders.
+    pub hidden: bool,
+    /// Try again the files that failed before even if they did not change.
+    pub retry_failed: bool,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+    /// Write one JSON line per failed file here.
+    pub report: Option<PathBuf>,
+    /// Extract in worker processes.
+    pub isolation: Option<Isolation>,
+}
+
+/// The id of a source key.
+pub fn key_id(key: &str) -> String {
+    blake3::hash(key.as_bytes()).to_hex()[..16].to_string()
 }
 
 /// The stable id of a file: from its canonical path, so that re-indexing replaces it.
 pub fn document_id(path: &Path) -> String {
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let h = blake3::hash(canon.to_string_lossy().as_bytes());
-    h.to_hex()[..16].to_string()
+    key_id(&canon.to_string_lossy())
 }
 
-fn display_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
-/// Finds the document files under `roots` (files are taken as given, folders walked
-/// recursively; hidden files and folders are skipped). Unreadable entries become errors.
-pub fn collect(roots: &[PathBuf], skip: Option<&Path>) -> (Vec<Candidate>, Vec<FileError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    let skip = skip.and_then(|s| std::fs::canonicalize(s).ok());
-    for root in roots {
-        let meta = match std::fs::metadata(root) {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(FileError { path: display_path(root), error: e.to_string() });
-                continue;
-            }
-        };
-        if meta.is_file() {
-            let display =
-                root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| display_path(root));
-            files.push(Candidate { path: root.clone(), display });
-            continue;
-        }
-        let walker =
-            walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
-                let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-                let is_skip = skip.as_ref().is_some_and(|s| std::fs::canonicalize(e.path()).ok().as_ref() == Some(s));
-                !hidden && !is_skip
-            });
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_file() && extract::is_candidate(e.path()) => {
-                    let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-                    files.push(Candidate { path: e.path().to_path_buf(), display: display_path(rel) });
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let path = e.path().map(display_path).unwrap_or_else(|| display_path(root));
-                    let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
-                    errors.push(FileError { path, error: format!("cannot read folder: {reason}") });
+/// Extracts and enriches one file or member (OCR'ing scanned PDF pages of files). `heartbeat` is
+/// called before each slow step (an OCR'd page), so that a worker can tell its parent it is alive.
+pub fn process(job: &Job, enricher: &Enricher, limits: &Limits, heartbeat: &dyn Fn()) -> Result<Record> {
+    let settings = &enricher.config().settings;
+    let extracted = match &job.member {
+        None => extract::extract_file_ocr(&job.path, limits, &settings.ocr, &settings.languages, heartbeat)?,
+        Some(m) => {
+            let bytes = archive::read_member(&job.path, m, &settings.archives)?;
+            let name = m.rsplit("!/").next().unwrap_or(m);
+            let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+            let mut doc = extract::extract_bytes(&bytes, ext.as_deref(), limits)?;
+            if !doc.scanned_pages.is_empty() {
+                doc.warnings.push("needs OCR: scanned pages inside an archive are not OCR'd".into());
+                if doc.pages.iter().all(|p| p.blocks.is_empty()) {
+                    return Err(Error::extract("no text layer on any page (scanned PDF inside an archive): needs OCR"));
                 }
             }
+            doc
         }
-    }
-    (files, errors)
+    };
+    Ok(enricher.enrich(extracted, &Source { id: job.id.clone(), path: job.display.clone() }))
 }
 
-/// The state of a file on disk.
-pub fn file_state(path: &Path) -> std::io::Result<FileState> {
-    let m = std::fs::metadata(path)?;
-    let mtime_ns =
-        m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    Ok(FileState { size: m.len(), mtime_ns })
+/// Extracts and enriches one file in a fresh worker process (for uploads).
+pub fn process_isolated(iso: &Isolation, job: &Job) -> Result<Record> {
+    let mut w = Worker::spawn(iso).map_err(|e| Error::extract(format!("cannot start an extraction worker: {e}")))?;
+    w.process(iso, job).map_err(|(reason, _)| Error::extract(reason))
 }
 
-/// The state recorded in the index for a document id, if it is indexed.
-pub fn indexed_state(idx: &WashIndex, reader: &IndexReader, id: &str) -> Result<Option<FileState>> {
-    let searcher = reader.searcher();
+/// The stored document of an id.
+pub fn find_document(idx: &WashIndex, searcher: &Searcher, id: &str) -> Result<Option<TantivyDocument>> {
     let q = TermQuery::new(idx.id_term(id), IndexRecordOption::Basic);
     let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-    let Some((_, addr)) = top.first() else {
-        return Ok(None);
-    };
-    let doc: TantivyDocument = searcher.doc(*addr)?;
-    let get = |f| doc.get_first(f).and_then(|v| v.as_u64()).unwrap_or(0);
-    Ok(Some(FileState { size: get(idx.fields.size), mtime_ns: get(idx.fields.mtime) }))
+    match top.first() {
+        Some((_, addr)) => Ok(Some(searcher.doc(*addr)?)),
+        None => Ok(None),
+    }
 }
 
-/// Extracts and enriches one file (OCR'ing scanned PDF pages). `heartbeat` is called before
-/// each slow step (an OCR'd page), so that a worker can tell its parent it is alive.
-pub fn process(path: &Path, display: &str, enricher: &Enricher, limits: &Limits, heartbeat: &dyn Fn()) -> Result<Record> {
-    let settings = &enricher.config().settings;
-    let extracted = extract::extract_file_ocr(path, limits, &settings.ocr, &settings.languages, heartbeat)?;
-    Ok(enricher.enrich(extracted, &Source { id: document_id(path), path: display.to_string() }))
+/// The full record of a stored document, pages included.
+pub fn stored_full_record(idx: &WashIndex, doc: &TantivyDocument) -> Result<Record> {
+    use tantivy::schema::Value;
+    let mut record = crate::search::stored_record(idx, doc)?;
+    record.pages = doc
+        .get_all(idx.fields.page)
+        .filter_map(|v| v.as_str())
+        .enumerate()
+        .map(|(i, t)| PageText { number: i as u32 + 1, text: t.to_string() })
+        .collect();
+    Ok(record)
 }
 
-/// Indexes `roots` into `idx`. `on_error` sees each failure as it happens.
-/// Extracts and enriches one file in a fresh worker process (for uploads).
-pub fn process_isolated(iso: &Isolation, path: &Path, display: &str) -> Result<Record> {
-    let mut w = Worker::spawn(iso).map_err(|e| Error::extract(format!("cannot start an extraction worker: {e}")))?;
-    w.process(iso, path, display).map_err(|(reason, _)| Error::extract(reason))
+/// Indexes `roots` into `idx` with the default options (extraction in this process unless
+/// `isolation` is given).
+pub fn run_isolated(
+    idx: &WashIndex,
+    config: &Config,
+    roots: &[PathBuf],
+    on_error: &(dyn Fn(&FileError) + Sync),
+    isolation: Option<&Isolation>,
+) -> Result<Summary> {
+    let opts = RunOptions { isolation: isolation.cloned(), ..RunOptions::default() };
+    run_with(idx, config, roots, &opts, on_error)
 }
 
-/// Indexes `roots` into `idx`, extracting in this process (a panic is caught, but a hang or an
-/// abort is not: use [`run_isolated`] for archives that may hold hostile files).
+/// Indexes `roots` into `idx`, extracting in this process.
 pub fn run(
     idx: &WashIndex,
     config: &Config,
@@ -161,60 +198,193 @@ pub fn run(
     run_isolated(idx, config, roots, on_error, None)
 }
 
-/// Indexes `roots` into `idx`; with `isolation`, every file is extracted in a worker process.
-pub fn run_isolated(
+/// What the writer thread receives: the candidate and the result of its extraction.
+type Extracted = (usize, Result<Record>);
+
+/// Indexes `roots` into `idx`.
+pub fn run_with(
     idx: &WashIndex,
     config: &Config,
     roots: &[PathBuf],
+    opts: &RunOptions,
     on_error: &(dyn Fn(&FileError) + Sync),
-    isolation: Option<&Isolation>,
 ) -> Result<Summary> {
     let start = Instant::now();
+    let started = SystemTime::now();
     let mut summary = Summary::default();
-    let (files, walk_errors) = collect(roots, Some(&idx.dir));
-    for e in walk_errors {
+    let s = &config.settings;
+    let walk_opts = WalkOptions::new(&s.walk, &s.archives, &opts.include, &opts.exclude, opts.hidden)?;
+    let roots: Vec<Root> =
+        roots.iter().map(|r| Root { given: r.clone(), canon: std::fs::canonicalize(r).ok() }).collect();
+    let mut report = match &opts.report {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| Error::Io { path: p.clone(), source: e })?,
+        )),
+        None => None,
+    };
+    let mut fail = |summary: &mut Summary, e: FileError| {
         on_error(&e);
+        if let Some(r) = report.as_mut() {
+            let _ = serde_json::to_writer(&mut *r, &e).map(|_| r.write_all(b"\n"));
+        }
         summary.errors.push(e);
-    }
+    };
+
+    // 1. Walk, and compare with the manifest.
     let reader = idx.reader(false)?;
-    // Unchanged files (same size and modification time as indexed) are not read again.
-    let mut todo = Vec::new();
-    for c in files {
-        let state = match file_state(&c.path) {
-            Ok(s) => s,
-            Err(e) => {
-                let fe = FileError { path: c.display.clone(), error: e.to_string() };
-                on_error(&fe);
-                summary.errors.push(fe);
+    let searcher = reader.searcher();
+    let known = manifest::load(idx, &searcher)?;
+    let mut failures = manifest::load_failures(&idx.dir);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut todo: Vec<Candidate> = Vec::new();
+    let mut touched: Vec<(Candidate, String)> = Vec::new();
+    let mut walk_errors = Vec::new();
+    let mut files = 0usize;
+    walk::walk(
+        &roots,
+        Some(&idx.dir),
+        &walk_opts,
+        &mut |c| {
+            if !seen.insert(c.key.clone()) {
+                return; // the same file reached twice (a link)
+            }
+            files += 1;
+            match known.get(&c.key) {
+                Some(e) if e.state.size == c.state.size && e.state.mtime_ns == c.state.mtime_ns => {
+                    summary.unchanged += 1;
+                }
+                Some(e) => touched.push((c, e.id.clone())),
+                None => match failures.get(&c.key) {
+                    Some(f) if !opts.retry_failed && f.size == c.state.size && f.mtime_ns == c.state.mtime_ns => {
+                        summary.failed_before += 1;
+                    }
+                    _ => todo.push(c),
+                },
+            }
+        },
+        &mut walk_errors,
+    );
+    for e in walk_errors {
+        fail(&mut summary, e);
+    }
+    // Failures of files that are gone are forgotten.
+    let in_scope = |key: &str| {
+        roots.iter().filter_map(|r| r.canon.as_deref()).any(|r| {
+            let r = r.to_string_lossy();
+            key == r || key.starts_with(&format!("{r}/")) || key.starts_with(&format!("{r}!/"))
+        })
+    };
+    let index_dir = std::fs::canonicalize(&idx.dir).unwrap_or_else(|_| idx.dir.clone());
+    let index_dir = index_dir.to_string_lossy().into_owned();
+    failures.retain(|k, _| seen.contains(k) || !in_scope(k));
+    // Documents of the roots whose file is gone (uploads, kept in the index folder, stay).
+    let mut gone: HashMap<String, manifest::Entry> = known
+        .iter()
+        .filter(|(k, _)| in_scope(k) && !seen.contains(*k) && !k.starts_with(&format!("{index_dir}/")))
+        .map(|(k, e)| (k.clone(), e.clone()))
+        .collect();
+
+    // 2. Touched files (same path, new time) with the same content need no extraction; others do.
+    let mut writer: Option<IndexWriter> = None;
+    let open_writer = |w: &mut Option<IndexWriter>| -> Result<()> {
+        if w.is_none() {
+            *w = Some(idx.writer(s.index.writer_memory_mb)?);
+        }
+        Ok(())
+    };
+    let served = s.languages.served.clone();
+    let mut fatal: Option<Error> = None;
+    for (c, id) in touched {
+        let old = known.get(&c.key).map(|e| e.state).unwrap_or_default();
+        let same = old.size == c.state.size && old.hash != 0 && hash_of(&c).ok() == Some(old.hash);
+        if same {
+            if let Some(record) = find_document(idx, &searcher, &id)?.map(|d| stored_full_record(idx, &d)).transpose()? {
+                open_writer(&mut writer)?;
+                let w = writer.as_mut().expect("writer");
+                let state = FileState { hash: old.hash, ..c.state };
+                w.delete_term(idx.id_term(&id));
+                w.add_document(idx.to_document(&record, state, &served, &c.key))?;
+                summary.unchanged += 1;
                 continue;
             }
-        };
-        let id = document_id(&c.path);
-        if indexed_state(idx, &reader, &id)? == Some(state) {
-            summary.unchanged += 1;
-        } else {
-            todo.push((c, state));
+        }
+        todo.push(c);
+    }
+
+    // 3. New files with the content of a gone file were moved or renamed: re-point them.
+    if !gone.is_empty() {
+        let mut by_content: HashMap<(u64, u64), String> = HashMap::new();
+        for (k, e) in &gone {
+            if e.state.hash != 0 {
+                by_content.insert((e.state.size, e.state.hash), k.clone());
+            }
+        }
+        let sizes: HashSet<u64> = by_content.keys().map(|(s, _)| *s).collect();
+        let mut rest = Vec::with_capacity(todo.len());
+        for c in std::mem::take(&mut todo) {
+            let moved_from = if sizes.contains(&c.state.size) && !known.contains_key(&c.key) {
+                hash_of(&c).ok().and_then(|h| by_content.remove(&(c.state.size, h)).map(|k| (k, h)))
+            } else {
+                None
+            };
+            let Some((old_key, h)) = moved_from else {
+                rest.push(c);
+                continue;
+            };
+            let old = gone.remove(&old_key).expect("gone entry");
+            let Some(mut record) =
+                find_document(idx, &searcher, &old.id)?.map(|d| stored_full_record(idx, &d)).transpose()?
+            else {
+                rest.push(c);
+                continue;
+            };
+            record.id = key_id(&c.key);
+            record.path = c.display.clone();
+            open_writer(&mut writer)?;
+            let w = writer.as_mut().expect("writer");
+            w.delete_term(idx.id_term(&old.id));
+            w.delete_term(idx.id_term(&record.id));
+            w.add_document(idx.to_document(&record, FileState { hash: h, ..c.state }, &served, &c.key))?;
+            summary.moved += 1;
+        }
+        todo = rest;
+    }
+
+    // 4. Files gone from the roots leave the index.
+    if !gone.is_empty() {
+        open_writer(&mut writer)?;
+        let w = writer.as_mut().expect("writer");
+        for e in gone.values() {
+            w.delete_term(idx.id_term(&e.id));
+            summary.removed += 1;
         }
     }
+
+    // 5. Extract the rest in parallel; upsert and commit as results come.
+    let total_bytes: u64 = todo.iter().map(|c| c.state.size).sum();
+    let mut bytes_done = 0u64;
     if !todo.is_empty() {
-        let mut writer = idx.writer(config.settings.index.writer_memory_mb)?;
-        let served = config.settings.languages.served.clone();
-        let commit_every = config.settings.index.commit_every;
-        let (tx, rx) = sync_channel::<(String, PathBuf, FileState, Result<Record>)>(rayon::current_num_threads() * 2);
+        open_writer(&mut writer)?;
+    }
+    let bar = progress::Progress::new(opts.progress, todo.len() as u64, total_bytes);
+    if let Some(w) = writer.as_mut() {
+        let commit_every = s.index.commit_every.max(1);
+        let commit_secs = Duration::from_secs(s.index.commit_every_secs.max(1));
         let mut since_commit = 0usize;
-        let mut fatal: Option<Error> = None;
+        let mut last_commit = Instant::now();
+        let (tx, rx) = sync_channel::<Extracted>(rayon::current_num_threads() * 2);
         let todo = &todo;
-        let next = &std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            match isolation {
+        let next = &AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            match &opts.isolation {
                 None => {
                     // Compiled only here: with workers, each worker compiles its own.
                     let enricher = Enricher::new(config);
-                    let limits = Limits::from(&config.settings.extract);
-                    s.spawn(move || {
-                        todo.par_iter().for_each_with(tx, |tx, (c, state)| {
-                            let r = process(&c.path, &c.display, &enricher, &limits, &|| {});
-                            let _ = tx.send((c.display.clone(), c.path.clone(), *state, r));
+                    let limits = Limits::from(&s.extract);
+                    scope.spawn(move || {
+                        (0..todo.len()).into_par_iter().for_each_with(tx, |tx, i| {
+                            let r = process(&job_of(&todo[i]), &enricher, &limits, &|| {});
+                            let _ = tx.send((i, r));
                         });
                     });
                 }
@@ -222,24 +392,24 @@ pub fn run_isolated(
                     // One thread per worker process; each takes the next file from a shared cursor.
                     for _ in 0..rayon::current_num_threads().max(1) {
                         let tx = tx.clone();
-                        s.spawn(move || {
+                        scope.spawn(move || {
                             let mut worker: Option<Worker> = None;
                             loop {
-                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                let Some((c, state)) = todo.get(i) else { break };
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(c) = todo.get(i) else { break };
                                 if worker.is_none() {
                                     worker = Worker::spawn(iso).ok();
                                 }
                                 let r = match worker.as_mut() {
                                     None => Err(Error::extract("cannot start an extraction worker")),
-                                    Some(w) => w.process(iso, &c.path, &c.display).map_err(|(reason, alive)| {
+                                    Some(wk) => wk.process(iso, &job_of(c)).map_err(|(reason, alive)| {
                                         if !alive {
                                             worker = None;
                                         }
                                         Error::extract(reason)
                                     }),
                                 };
-                                if tx.send((c.display.clone(), c.path.clone(), *state, r)).is_err() {
+                                if tx.send((i, r)).is_err() {
                                     break;
                                 }
                             }
@@ -248,43 +418,125 @@ pub fn run_isolated(
                     drop(tx);
                 }
             }
-            for (display, path, state, result) in rx {
+            for (i, result) in rx {
+                let c = &todo[i];
+                bytes_done += c.state.size;
                 match result {
                     Ok(record) => {
                         if fatal.is_some() {
                             continue;
                         }
-                        writer.delete_term(idx.id_term(&record.id));
-                        let source = std::fs::canonicalize(&path).unwrap_or(path);
-                        if let Err(e) = writer.add_document(idx.to_document(&record, state, &served, &source)) {
+                        // The hash is kept for move detection; archive members carry their CRC.
+                        let hash = if c.member.is_some() { c.state.hash } else { content_hash(&c.path).unwrap_or(0) };
+                        let state = FileState { hash, ..c.state };
+                        w.delete_term(idx.id_term(&record.id));
+                        if let Err(e) = w.add_document(idx.to_document(&record, state, &served, &c.key)) {
                             fatal = Some(e.into());
                             continue;
                         }
+                        failures.remove(&c.key);
                         summary.indexed += 1;
                         since_commit += 1;
-                        if since_commit >= commit_every {
-                            if let Err(e) = writer.commit() {
-                                fatal = Some(e.into());
-                            }
-                            since_commit = 0;
-                        }
                     }
                     Err(e) => {
-                        let fe = FileError { path: display, error: e.to_string() };
-                        on_error(&fe);
-                        summary.errors.push(fe);
+                        failures.insert(
+                            c.key.clone(),
+                            manifest::Failure {
+                                path: c.display.clone(),
+                                size: c.state.size,
+                                mtime_ns: c.state.mtime_ns,
+                                error: e.to_string(),
+                            },
+                        );
+                        fail(&mut summary, FileError { path: c.display.clone(), error: e.to_string() });
                     }
+                }
+                bar.update(1, c.state.size, summary.errors.len());
+                if fatal.is_none() && (since_commit >= commit_every || last_commit.elapsed() >= commit_secs) {
+                    match w.commit() {
+                        Ok(_) => {
+                            let _ = manifest::save_failures(&idx.dir, &failures);
+                        }
+                        Err(e) => fatal = Some(e.into()),
+                    }
+                    since_commit = 0;
+                    last_commit = Instant::now();
                 }
             }
         });
-        if let Some(e) = fatal {
-            return Err(e);
-        }
-        writer.commit().map_err(|e| Error::Index(format!("cannot commit the index in {}: {e}", idx.dir.display())))?;
-        writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
     }
-    idx.add_roots(roots)?;
+    bar.finish();
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    if let Some(mut w) = writer {
+        w.commit().map_err(|e| Error::Index(format!("cannot commit the index in {}: {e}", idx.dir.display())))?;
+        w.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+    }
+    manifest::save_failures(&idx.dir, &failures)?;
+    let existing: Vec<PathBuf> = roots.iter().filter(|r| r.canon.is_some()).map(|r| r.given.clone()).collect();
+    idx.add_roots(&existing)?;
+    if let Some(mut r) = report {
+        let _ = r.flush();
+    }
     summary.failed = summary.errors.len();
     summary.took_ms = start.elapsed().as_millis() as u64;
+    manifest::save_last_run(
+        &idx.dir,
+        &manifest::LastRun {
+            started: rfc3339(started),
+            took_ms: summary.took_ms,
+            roots: roots.iter().map(|r| r.given.display().to_string()).collect(),
+            files,
+            indexed: summary.indexed,
+            unchanged: summary.unchanged,
+            moved: summary.moved,
+            removed: summary.removed,
+            failed: summary.failed,
+            failed_before: summary.failed_before,
+            bytes: bytes_done,
+        },
+    )?;
     Ok(summary)
+}
+
+fn job_of(c: &Candidate) -> Job {
+    Job { path: c.path.clone(), member: c.member.clone(), display: c.display.clone(), id: key_id(&c.key) }
+}
+
+/// The content hash of a candidate: BLAKE3 of a file, the CRC of an archive member.
+fn hash_of(c: &Candidate) -> std::io::Result<u64> {
+    match c.member {
+        Some(_) => Ok(c.state.hash),
+        None => content_hash(&c.path),
+    }
+}
+
+/// A time as RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000)), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
 }

@@ -4,7 +4,7 @@
 //! dies or overruns its wall-clock timeout is replaced, and the file is reported with the reason.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Job;
 use crate::document::Record;
 
 /// How to start workers.
@@ -25,15 +26,6 @@ pub struct Isolation {
     pub timeout: Duration,
     /// Address-space limit of a worker, in bytes.
     pub memory_limit: u64,
-}
-
-/// A request to a worker.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Request {
-    /// The file.
-    pub path: PathBuf,
-    /// Its display path.
-    pub display: String,
 }
 
 /// A worker's answer.
@@ -128,9 +120,8 @@ impl Worker {
     }
 
     /// Extracts one file. `Err((reason, alive))`: the reason, and whether the worker survived.
-    pub fn process(&mut self, iso: &Isolation, path: &Path, display: &str) -> Result<Record, (String, bool)> {
-        let req = serde_json::to_string(&Request { path: path.to_path_buf(), display: display.to_string() })
-            .map_err(|e| (e.to_string(), true))?;
+    pub fn process(&mut self, iso: &Isolation, job: &Job) -> Result<Record, (String, bool)> {
+        let req = serde_json::to_string(job).map_err(|e| (e.to_string(), true))?;
         if writeln!(self.stdin, "{req}").and_then(|_| self.stdin.flush()).is_err() {
             return Err((self.death_reason(iso), false));
         }
@@ -209,7 +200,7 @@ fn send(resp: &Response) -> std::io::Result<()> {
 
 /// The loop a worker process runs: one request line in, one response line out (after any number
 /// of `Busy` lines, sent through the heartbeat given to `handle`), until stdin ends.
-pub fn serve_requests(handle: impl Fn(&Request, &dyn Fn()) -> Response) -> std::io::Result<()> {
+pub fn serve_requests(handle: impl Fn(&Job, &dyn Fn()) -> Response) -> std::io::Result<()> {
     let stdin = std::io::stdin();
     let heartbeat = || {
         let _ = send(&Response::Busy);
@@ -219,7 +210,7 @@ pub fn serve_requests(handle: impl Fn(&Request, &dyn Fn()) -> Response) -> std::
         if line.trim().is_empty() {
             continue;
         }
-        let resp = match serde_json::from_str::<Request>(&line) {
+        let resp = match serde_json::from_str::<Job>(&line) {
             Ok(req) => handle(&req, &heartbeat),
             Err(e) => Response::Err(format!("bad request to worker: {e}")),
         };

@@ -319,9 +319,10 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     }
     let display = format!("uploads/{hash}/{name}");
     let limits = crate::extract::Limits::from(&st.config.settings.extract);
+    let job = crate::ingest::Job::file(&path, &display);
     let extracted = match &st.options.isolation {
-        Some(iso) => crate::ingest::process_isolated(iso, &path, &display),
-        None => crate::ingest::process(&path, &display, &st.enricher, &limits, &|| {}),
+        Some(iso) => crate::ingest::process_isolated(iso, &job),
+        None => crate::ingest::process(&job, &st.enricher, &limits, &|| {}),
     };
     let record = match extracted {
         Ok(r) => r,
@@ -330,12 +331,18 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
             return Err(ApiError::new("unprocessable_document", e.to_string()));
         }
     };
-    let state = crate::ingest::file_state(&path).map_err(ApiError::internal)?;
+    let mut state = crate::ingest::file_state(&path).map_err(ApiError::internal)?;
+    state.hash = crate::ingest::content_hash(&path).unwrap_or(0);
     let mut writer = st.idx.writer(st.config.settings.index.writer_memory_mb.min(64)).map_err(ApiError::from)?;
     writer.delete_term(st.idx.id_term(&record.id));
     let source = std::fs::canonicalize(&path).unwrap_or(path);
     writer
-        .add_document(st.idx.to_document(&record, state, &st.config.settings.languages.served, &source))
+        .add_document(st.idx.to_document(
+            &record,
+            state,
+            &st.config.settings.languages.served,
+            &source.to_string_lossy(),
+        ))
         .map_err(ApiError::internal)?;
     writer.commit().map_err(ApiError::internal)?;
     drop(writer);
