@@ -108,7 +108,8 @@ fn with_ocr_off_the_pages_and_files_needing_it_are_reported() {
     let cfg = util::settings_with(tmp.path(), &[("enabled = true", "enabled = false")]);
     let docs = tmp.path().join("docs");
     std::fs::create_dir(&docs).unwrap();
-    std::fs::write(docs.join("mixed.pdf"), scanned_pdf(tmp.path(), &scan_items(), Some("Latrine slabs in Mzuzu."))).unwrap();
+    std::fs::write(docs.join("mixed.pdf"), scanned_pdf(tmp.path(), &scan_items(), Some("Latrine slabs in Mzuzu.")))
+        .unwrap();
     std::fs::write(docs.join("all-scanned.pdf"), scanned_pdf(tmp.path(), &scan_items(), None)).unwrap();
     let index = tmp.path().join("idx");
 

@@ -88,7 +88,8 @@ fn tagging_precision_and_recall_against_labels() {
     let mut misses: Vec<String> = Vec::new();
     for (path, label) in &labels.documents {
         let file = util::corpus().join(path);
-        let r = ingest::process(&ingest::Job::file(&file, path), &enricher, &limits, &|| {}).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let r = ingest::process(&ingest::Job::file(&file, path), &enricher, &limits, &|| {})
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
         lang_ok += (r.language == label.language) as usize;
         doctype_ok += (r.doctype == label.doctype) as usize;
         year_found += r.year.is_some() as usize;

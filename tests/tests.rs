@@ -6,6 +6,7 @@ mod util;
 mod bad_inputs;
 mod bad_pdfs;
 mod browser;
+mod bulk;
 mod cli;
 mod isolation;
 mod ocr;

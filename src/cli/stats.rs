@@ -62,9 +62,18 @@ pub fn run(a: Args) -> i32 {
             r.failed_before
         );
     }
-    for fam in
-        ["format", "language", "doctype", "year", "country", "scan", "context", "technology", "failure_cause", "approach"]
-    {
+    for fam in [
+        "format",
+        "language",
+        "doctype",
+        "year",
+        "country",
+        "scan",
+        "context",
+        "technology",
+        "failure_cause",
+        "approach",
+    ] {
         println!("\n{fam}:");
         fn show(nodes: &[FacetNode], depth: usize) {
             for n in nodes {

@@ -134,12 +134,14 @@ pub fn read_member(path: &Path, member: &str, limits: &ArchiveSettings) -> Resul
         let first = parts.next().unwrap_or_default();
         let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(|e| Error::extract(format!("broken zip archive: {e}")))?;
-        let i = zip.index_for_name(first).ok_or_else(|| Error::extract(format!("no member {first:?} in the archive")))?;
+        let i =
+            zip.index_for_name(first).ok_or_else(|| Error::extract(format!("no member {first:?} in the archive")))?;
         let mut bytes = read_entry(&mut zip, i, first, limits)?;
         for inner in parts {
             let mut z = zip::ZipArchive::new(Cursor::new(bytes))
                 .map_err(|e| Error::extract(format!("broken zip archive: {e}")))?;
-            let i = z.index_for_name(inner).ok_or_else(|| Error::extract(format!("no member {inner:?} in the archive")))?;
+            let i =
+                z.index_for_name(inner).ok_or_else(|| Error::extract(format!("no member {inner:?} in the archive")))?;
             bytes = read_entry(&mut z, i, inner, limits)?;
         }
         Ok(bytes)
@@ -164,7 +166,14 @@ mod tests {
     }
 
     fn limits() -> ArchiveSettings {
-        ArchiveSettings { enabled: true, max_depth: 3, max_members: 100, max_total_mb: 64, max_member_mb: 16, max_ratio: 200 }
+        ArchiveSettings {
+            enabled: true,
+            max_depth: 3,
+            max_members: 100,
+            max_total_mb: 64,
+            max_member_mb: 16,
+            max_ratio: 200,
+        }
     }
 
     #[test]

@@ -91,10 +91,8 @@ pub fn ocr_scanned(
     }
     let langs = match installed() {
         Err(why) => {
-            doc.warnings.push(format!(
-                "needs OCR: pages {} have no text layer ({why})",
-                super::pdf::list(&doc.scanned_pages)
-            ));
+            doc.warnings
+                .push(format!("needs OCR: pages {} have no text layer ({why})", super::pdf::list(&doc.scanned_pages)));
             return;
         }
         Ok(installed) => match languages(doc_language, settings, installed) {

@@ -298,7 +298,9 @@ pub fn run_with(
         let old = known.get(&c.key).map(|e| e.state).unwrap_or_default();
         let same = old.size == c.state.size && old.hash != 0 && hash_of(&c).ok() == Some(old.hash);
         if same {
-            if let Some(record) = find_document(idx, &searcher, &id)?.map(|d| stored_full_record(idx, &d)).transpose()? {
+            if let Some(record) =
+                find_document(idx, &searcher, &id)?.map(|d| stored_full_record(idx, &d)).transpose()?
+            {
                 open_writer(&mut writer)?;
                 let w = writer.as_mut().expect("writer");
                 let state = FileState { hash: old.hash, ..c.state };
