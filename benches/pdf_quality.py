@@ -47,7 +47,8 @@ def main():
         ref_words = words(ref.stdout.decode("utf-8", "replace"))
         if sum(ref_words.values()) < 50:
             continue  # no text layer worth comparing (scanned, figures)
-        ours, c2 = cpu_of([binary, "inspect", "--json", p])
+        cfg = ["--config", os.environ["WASH_CONFIG_DIR"]] if os.environ.get("WASH_CONFIG_DIR") else []
+        ours, c2 = cpu_of([binary, *cfg, "inspect", "--json", p])
         cpu_ours += c2
         if ours.returncode != 0:
             failed.append((p, ours.stderr.decode("utf-8", "replace").strip()[:120]))

@@ -17,5 +17,12 @@ trap 'rm -f "$LIST"' EXIT
 if [ -n "${1:-}" ]; then
   head -n "$1" "$LIST" > "$LIST.h" && mv "$LIST.h" "$LIST"
 fi
+# pdftotext reads text layers only: compare like with like, OCR off (a copy of index-config/).
+CFG=$(mktemp -d)
+trap 'rm -f "$LIST"; rm -rf "$CFG"' EXIT
+cp index-config/*.toml "$CFG/"
+sed -i 's/^enabled = true$/enabled = false/' "$CFG/settings.toml"
+grep -q '^enabled = false' "$CFG/settings.toml"
+export WASH_CONFIG_DIR="$CFG"
 echo "PDFs: $(wc -l < "$LIST")"
 python3 benches/pdf_quality.py target/release/wash-lessons "@$LIST"
