@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 const DEFAULT_SETTINGS: &str = include_str!("../index-config/settings.toml");
 const DEFAULT_TAXONOMY: &str = include_str!("../index-config/taxonomy.toml");
 const DEFAULT_COUNTRIES: &str = include_str!("../index-config/countries.toml");
+const DEFAULT_SYNONYMS: &str = include_str!("../index-config/synonyms.toml");
 
 /// The facet families tagged from text, in display order.
 pub const TAGGED_FAMILIES: [&str; 4] = ["context", "technology", "failure_cause", "approach"];
@@ -79,6 +80,8 @@ pub struct Config {
     pub taxonomy: Taxonomy,
     /// Country names per ISO code.
     pub countries: Vec<CountryDef>,
+    /// The WASH glossary: groups of terms that mean the same (`synonyms.toml`).
+    pub synonyms: Vec<Vec<String>>,
     /// Where the configuration came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
 }
@@ -90,6 +93,7 @@ impl Config {
             settings: parse_settings(DEFAULT_SETTINGS, "settings.toml")?,
             taxonomy: parse_taxonomy(DEFAULT_TAXONOMY, "taxonomy.toml")?,
             countries: parse_countries(DEFAULT_COUNTRIES, "countries.toml")?,
+            synonyms: parse_synonyms(DEFAULT_SYNONYMS, "synonyms.toml")?,
             source: None,
         })
     }
@@ -113,10 +117,12 @@ impl Config {
         let (s, sname) = read("settings.toml", DEFAULT_SETTINGS)?;
         let (t, tname) = read("taxonomy.toml", DEFAULT_TAXONOMY)?;
         let (c, cname) = read("countries.toml", DEFAULT_COUNTRIES)?;
+        let (y, yname) = read("synonyms.toml", DEFAULT_SYNONYMS)?;
         Ok(Config {
             settings: parse_settings(&s, &sname)?,
             taxonomy: parse_taxonomy(&t, &tname)?,
             countries: parse_countries(&c, &cname)?,
+            synonyms: parse_synonyms(&y, &yname)?,
             source: Some(dir.to_path_buf()),
         })
     }
@@ -135,6 +141,43 @@ impl Config {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// synonyms.toml
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SynonymsFile {
+    version: u32,
+    #[serde(default)]
+    group: Vec<SynonymGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SynonymGroup {
+    terms: Vec<String>,
+}
+
+fn parse_synonyms(src: &str, name: &str) -> Result<Vec<Vec<String>>> {
+    let f: SynonymsFile = toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+    if f.version != 1 {
+        return Err(Error::Config(format!("{name}: unsupported version {} (expected 1)", f.version)));
+    }
+    let mut out = Vec::new();
+    for (i, g) in f.group.into_iter().enumerate() {
+        let terms: Vec<String> = g.terms.iter().map(|t| t.trim().to_string()).collect();
+        if terms.len() < 2 || terms.iter().any(|t| crate::text::folded_words(t).is_empty()) {
+            return Err(Error::Config(format!(
+                "{name}: group {} ({:?}) needs at least two terms, each with a word",
+                i + 1,
+                terms
+            )));
+        }
+        out.push(terms);
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

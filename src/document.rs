@@ -169,7 +169,7 @@ pub struct Extracted {
     pub warnings: Vec<String>,
     /// Pages without a text layer (scans), before OCR.
     pub scanned_pages: Vec<u32>,
-    /// Scanned pages whose text came from OCR.
+    /// Scanned pages that were OCR'd.
     pub ocr_pages: Vec<u32>,
 }
 
@@ -294,9 +294,13 @@ pub struct Record {
     /// Pages without a text layer (scans).
     #[serde(default)]
     pub scanned_pages: Vec<u32>,
-    /// Scanned pages whose text came from OCR; the others still need it.
+    /// Scanned pages that were OCR'd; the others still need it.
     #[serde(default)]
     pub ocr_pages: Vec<u32>,
+    /// The text of the sections that carry lessons ("lessons learned", "challenges",
+    /// "recommendations" and their French, Spanish and Portuguese forms), page by page.
+    #[serde(default)]
+    pub lessons: Vec<PageText>,
     /// The text, page by page.
     pub pages: Vec<PageText>,
 }

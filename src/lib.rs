@@ -16,12 +16,14 @@
 //!   shape for the command line and the HTTP API.
 //! - [`server`] is the HTTP API and web page (axum); the only place that knows HTTP.
 //! - [`cli`] is the only place that knows clap.
+//! - [`eval`] reads judged queries and computes nDCG and MRR (relevance benchmark and test).
 
 pub mod cli;
 pub mod config;
 pub mod document;
 pub mod enrich;
 pub mod error;
+pub mod eval;
 pub mod extract;
 pub mod index;
 pub mod ingest;

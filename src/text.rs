@@ -10,6 +10,10 @@ pub fn fold(s: &str) -> String {
 
 /// Folds accents, keeping or lowering case.
 pub fn fold_case(s: &str, lower: bool) -> String {
+    if s.is_ascii() {
+        // Most words of most reports: nothing to decompose.
+        return if lower { s.to_ascii_lowercase() } else { s.to_string() };
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.nfd() {
         if ('\u{300}'..='\u{36f}').contains(&c) {

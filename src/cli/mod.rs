@@ -83,7 +83,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Index(a) => config().map(|c| index::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
-        Command::Search(a) => search::run(a),
+        Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
         Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),

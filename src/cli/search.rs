@@ -33,6 +33,9 @@ pub struct Args {
     /// Hits to skip.
     #[arg(long, default_value_t = 0)]
     offset: usize,
+    /// Lessons like the document with this id (shared facets and vocabulary) instead of a query.
+    #[arg(long, value_name = "ID")]
+    like: Option<String>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -41,7 +44,7 @@ pub struct Args {
     query: Vec<String>,
 }
 
-pub fn run(a: Args) -> i32 {
+pub fn run(a: Args, config: &crate::config::Config) -> i32 {
     let idx = match WashIndex::open(&a.index) {
         Ok(i) => i,
         Err(e) => return fatal(e),
@@ -60,7 +63,15 @@ pub fn run(a: Args) -> i32 {
         limit: a.limit,
         offset: a.offset,
     };
-    match search(&idx, &reader, &req) {
+    let result = match &a.like {
+        Some(id) => match crate::search::similar(&idx, &reader, id, &req) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => return fatal(format!("no document with id {id:?}")),
+            Err(e) => Err(e),
+        },
+        None => search(&idx, &reader, &req, &crate::search::Expander::new(config)),
+    };
+    match result {
         Ok(r) if a.json => print_json(&r),
         Ok(r) => print_human(&r),
         Err(e) => return fatal(e),
@@ -79,7 +90,11 @@ fn plain(html: &str) -> String {
 }
 
 fn print_human(r: &SearchResponse) {
-    println!("{} documents match {:?} ({} ms)\n", r.total, r.query, r.took_ms);
+    println!("{} documents match {:?} ({} ms)", r.total, r.query, r.took_ms);
+    if let Some(d) = &r.did_you_mean {
+        println!("did you mean: {d}");
+    }
+    println!();
     for (i, h) in r.hits.iter().enumerate() {
         let year = h.year.map(|y| y.to_string()).unwrap_or_else(|| "----".into());
         println!("{:>2}. {} ({}, {}, {})", i + 1, h.title, year, h.language, h.countries.join(" "));

@@ -69,7 +69,8 @@ pub fn detect(text: &str, declared: Option<&str>, settings: &LanguageSettings) -
     // the nearest served language.
     if let Some(info) = whatlang::detect(&sample) {
         let code = iso639_1(info.lang());
-        if info.is_reliable() && !settings.served.iter().any(|s| s == code) {
+        // Reliable either way: a served language needs no second, restricted detection.
+        if info.is_reliable() && info.confidence() >= settings.min_confidence {
             return (code.to_string(), round2(info.confidence()));
         }
     }

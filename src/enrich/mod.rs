@@ -62,7 +62,7 @@ impl Enricher {
                 None => language::detect(&full_text, doc.metadata.language.as_deref(), &settings.languages),
             };
         let title = self.title(&doc, &source.path);
-        let toks = self.tokens(&doc, &title);
+        let (toks, lessons) = self.tokens(&doc, &title);
         let lang_filter = settings.languages.served.contains(&language).then_some(language.as_str());
 
         // Year: declared, then a date early in the text, then the file's properties, then the title.
@@ -170,6 +170,7 @@ impl Enricher {
             warnings,
             scanned_pages: doc.scanned_pages.clone(),
             ocr_pages: doc.ocr_pages.clone(),
+            lessons,
             pages,
         }
     }
@@ -199,8 +200,9 @@ impl Enricher {
 
     /// Tokens of the document with their zones: title, keywords and description, then the pages;
     /// a heading that names a references section starts a zone that counts for nothing.
-    fn tokens(&self, doc: &Extracted, title: &str) -> Vec<Tok> {
+    fn tokens(&self, doc: &Extracted, title: &str) -> (Vec<Tok>, Vec<PageText>) {
         let mut toks = Vec::new();
+        let mut lessons: Vec<PageText> = Vec::new();
         let title_folded = crate::text::fold(title);
         let first_blocks_hold_title = doc
             .pages
@@ -234,9 +236,19 @@ impl Enricher {
                     _ => Zone::Body,
                 };
                 push_tokens(&mut toks, &b.text, zone, page.number);
+                if zone == Zone::Lessons || (section.is_some_and(|(z, _)| z == Zone::Lessons) && zone == Zone::Heading)
+                {
+                    match lessons.last_mut() {
+                        Some(l) if l.number == page.number => {
+                            l.text.push_str("\n\n");
+                            l.text.push_str(&b.text);
+                        }
+                        _ => lessons.push(PageText { number: page.number, text: b.text.clone() }),
+                    }
+                }
             }
         }
-        toks
+        (toks, lessons)
     }
 
     /// The zone a heading opens: references, lessons, or none. Numbering ("3.2", "IV.") is ignored.

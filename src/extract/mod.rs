@@ -134,7 +134,10 @@ pub fn extract_file_ocr(
         None
     };
     ocr::ocr_scanned(&mut doc, path, lang.as_deref().filter(|l| *l != "und"), ocr_settings, heartbeat);
-    if doc.pages.iter().all(|p| p.blocks.is_empty()) {
+    let still = ocr::pages_needing_ocr(&doc);
+    if doc.pages.iter().all(|p| p.blocks.is_empty()) && !still.is_empty() {
+        // Scans that could not be read: fail, so that the file is tried again (when it changes,
+        // or with --retry-failed) once OCR is available.
         let why = doc
             .warnings
             .iter()
@@ -144,7 +147,9 @@ pub fn extract_file_ocr(
             .unwrap_or_else(|| "needs OCR".into());
         return Err(Error::extract(format!("no text layer on any page (scanned PDF): {why}")));
     }
-    let still = ocr::pages_needing_ocr(&doc);
+    if doc.pages.iter().all(|p| p.blocks.is_empty()) {
+        doc.warnings.push("OCR found no text on the scanned pages: indexed by its metadata".into());
+    }
     if !still.is_empty() && !doc.warnings.iter().any(|w| w.starts_with("needs OCR")) {
         doc.warnings.push(format!("needs OCR: pages {} have no text layer", pdf::list(&still)));
     }

@@ -114,14 +114,14 @@ pub fn ocr_scanned(
         match ocr_page(pdf, number, &langs, settings) {
             Ok(text) => {
                 let blocks = super::pdf::paragraphs(&text);
+                doc.ocr_pages.push(number);
                 if blocks.is_empty() {
-                    continue;
+                    continue; // a picture without words
                 }
                 match doc.pages.iter_mut().find(|p| p.number == number) {
                     Some(p) => p.blocks = blocks,
                     None => doc.pages.push(Page { number, blocks }),
                 }
-                doc.ocr_pages.push(number);
             }
             Err(e) => {
                 failures.push(number);
@@ -140,7 +140,7 @@ pub fn ocr_scanned(
         ));
     }
     if !doc.ocr_pages.is_empty() {
-        doc.warnings.push(format!("text of pages {} is from OCR ({langs})", super::pdf::list(&doc.ocr_pages)));
+        doc.warnings.push(format!("pages {} were OCR'd ({langs})", super::pdf::list(&doc.ocr_pages)));
     }
 }
 

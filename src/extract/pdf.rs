@@ -50,11 +50,15 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut first_failure: Option<String> = None;
     let mut empty = Vec::new();
     let mut texts: Vec<(u32, String)> = Vec::new();
+    let mut with_images = Vec::new();
     for (&number, &page_id) in page_ids.iter().take(limits.max_pages) {
         // Our text layer first; lopdf's own extraction when it finds nothing.
         let ours = super::pdf_text::page_lines(&doc, page_id, limits.max_decompressed);
+        if ours.as_ref().is_ok_and(|c| c.images > 0) {
+            with_images.push(number);
+        }
         let text = match ours {
-            Ok(lines) if !lines.is_empty() => lines.join("\n").nfkc().collect::<String>(),
+            Ok(c) if !c.lines.is_empty() => c.lines.join("\n").nfkc().collect::<String>(),
             _ => match doc.extract_text_with_limit(&[number], limits.max_decompressed) {
                 Ok(t) => t,
                 Err(e) => {
@@ -92,8 +96,12 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
             return Err(Error::extract(format!("text of pages {} could not be decoded: {reason}", list(&failed))));
         }
     }
-    // Pages without text that did not fail to decode are scans: OCR may fill them in later.
-    let scanned: Vec<u32> = empty.into_iter().filter(|n| !failed.contains(n)).collect();
+    // Pages without text that draw a large image are scans: OCR may fill them in later. Pages
+    // with neither hold only drawings (or nothing).
+    let scanned: Vec<u32> = empty.iter().copied().filter(|n| !failed.contains(n) && with_images.contains(n)).collect();
+    if pages.iter().all(|p| p.blocks.is_empty()) && scanned.is_empty() {
+        warnings.push("no text on any page (drawings or blank pages only): indexed by its metadata".into());
+    }
     Ok(Extracted {
         format: Format::Pdf,
         metadata: info(&doc),

@@ -344,6 +344,8 @@ struct Walker<'d> {
     ops: usize,
     glyphs: Vec<Glyph>,
     forms: HashSet<ObjectId>,
+    /// Raster images drawn of at least 200 x 200 pixels (a scan is one).
+    images: usize,
 }
 
 impl<'d> Walker<'d> {
@@ -456,6 +458,12 @@ impl<'d> Walker<'d> {
                         continue; // a form that draws itself
                     }
                     if let Ok(Object::Stream(s)) = doc.get_object(*id) {
+                        if matches!(s.dict.get(b"Subtype").and_then(Object::as_name), Ok(b"Image")) {
+                            let dim = |k: &[u8]| s.dict.get(k).ok().map(num).unwrap_or(0.0);
+                            if dim(b"Width") >= 200.0 && dim(b"Height") >= 200.0 {
+                                self.images += 1;
+                            }
+                        }
                         if matches!(s.dict.get(b"Subtype").and_then(Object::as_name), Ok(b"Form")) {
                             let m = match s.dict.get(b"Matrix") {
                                 Ok(Object::Array(m)) if m.len() == 6 => {
@@ -513,14 +521,23 @@ impl<'d> Walker<'d> {
     }
 }
 
-/// The text of one page, line by line, or `None` when the content cannot be read.
-pub fn page_lines(doc: &Document, page_id: ObjectId, limit: usize) -> Result<Vec<String>, String> {
+/// What a page shows: its text line by line, and how many large raster images it draws (a page
+/// without text but with an image is a scan; without either it holds only drawings).
+pub struct PageContent {
+    /// The lines.
+    pub lines: Vec<String>,
+    /// Raster images of at least 200 x 200 pixels.
+    pub images: usize,
+}
+
+/// The text of one page, line by line, or an error when the content cannot be read.
+pub fn page_lines(doc: &Document, page_id: ObjectId, limit: usize) -> Result<PageContent, String> {
     let content = doc.get_page_content_with_limit(page_id, limit).map_err(|e| e.to_string())?;
     let (res, ids) = doc.get_page_resources(page_id).map_err(|e| e.to_string())?;
     let res = res.or_else(|| ids.first().and_then(|id| doc.get_dictionary(*id).ok()));
-    let mut w = Walker { doc, limit, ops: 0, glyphs: Vec::new(), forms: HashSet::new() };
+    let mut w = Walker { doc, limit, ops: 0, glyphs: Vec::new(), forms: HashSet::new(), images: 0 };
     w.run(&content, res, IDENTITY, 0);
-    Ok(assemble(&w.glyphs))
+    Ok(PageContent { lines: assemble(&w.glyphs), images: w.images })
 }
 
 /// Glyphs in content order become lines: a new line when the baseline moves by more than half a

@@ -22,7 +22,7 @@ use crate::document::Record;
 use crate::error::{Error, Result};
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const VERSION_FILE: &str = "wash-lessons.version";
 
 /// Size, modification time and content hash of an indexed file (the manifest entry stored in
@@ -52,6 +52,8 @@ pub struct Fields {
     pub bodies: Vec<(String, Field)>,
     /// Page texts, stored in order.
     pub page: Field,
+    /// The text of lessons sections (neutral analyzer), weighted more in queries.
+    pub lessons: Field,
     /// The record (without pages) as JSON, stored.
     pub record: Field,
     /// Year, fast.
@@ -140,6 +142,14 @@ pub fn schema() -> (Schema, Fields) {
         bodies.push((lang.clone(), b.add_text_field(&format!("body_{lang}"), opts)));
     }
     let page = b.add_text_field("page", STORED);
+    let lessons = b.add_text_field(
+        "lessons",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(&tokenizer_name("neutral"))
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
     let record = b.add_text_field("record", STORED);
     let year = b.add_u64_field("year_value", NumericOptions::default().set_indexed().set_fast().set_stored());
     let size = b.add_u64_field("size", STORED | FAST);
@@ -150,7 +160,10 @@ pub fn schema() -> (Schema, Fields) {
         .iter()
         .map(|fam| (fam.to_string(), b.add_facet_field(fam, FacetOptions::default().set_stored())))
         .collect();
-    (b.build(), Fields { id, path, title, titles, bodies, page, record, year, size, mtime, hash, source, facets })
+    (
+        b.build(),
+        Fields { id, path, title, titles, bodies, page, lessons, record, year, size, mtime, hash, source, facets },
+    )
 }
 
 /// An open wash-lessons index.
@@ -282,6 +295,9 @@ impl WashIndex {
         }
         for p in &r.pages {
             d.add_text(f.page, &p.text);
+        }
+        for l in &r.lessons {
+            d.add_text(f.lessons, &l.text);
         }
         let mut meta = r.clone();
         meta.pages.clear();

@@ -34,19 +34,16 @@ pub fn load(idx: &WashIndex, searcher: &Searcher) -> Result<HashMap<String, Entr
         let mtime = ff.u64("mtime")?;
         let hash = ff.u64("hash")?;
         let alive = seg.alive_bitset();
-        let mut key = String::new();
-        let mut ident = String::new();
+        // Each dictionary is read once, in order: looking terms up one by one decompresses a
+        // block per lookup, which made a no-change run over 10,000 files take half a second.
+        let sources = all_terms(&source)?;
+        let ids = all_terms(&id)?;
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
                 continue;
             }
             let (Some(k), Some(i)) = (source.term_ords(doc).next(), id.term_ords(doc).next()) else { continue };
-            key.clear();
-            ident.clear();
-            let read = source.ord_to_str(k, &mut key).and_then(|a| Ok(a && id.ord_to_str(i, &mut ident)?));
-            if !read.map_err(|e| Error::Index(format!("cannot read the manifest: {e}")))? {
-                continue;
-            }
+            let (Some(key), Some(ident)) = (sources.get(k as usize), ids.get(i as usize)) else { continue };
             let state = FileState {
                 size: size.first(doc).unwrap_or(0),
                 mtime_ns: mtime.first(doc).unwrap_or(0),
@@ -56,6 +53,16 @@ pub fn load(idx: &WashIndex, searcher: &Searcher) -> Result<HashMap<String, Entr
         }
     }
     let _ = idx;
+    Ok(out)
+}
+
+/// Every term of a string column, by ordinal.
+fn all_terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(col.num_terms());
+    let mut stream = col.dictionary().stream().map_err(|e| Error::Index(format!("cannot read the manifest: {e}")))?;
+    while stream.advance() {
+        out.push(String::from_utf8_lossy(stream.key()).into_owned());
+    }
     Ok(out)
 }
 

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery,
+    TermQuery,
+};
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, Order, Searcher, TantivyDocument, Term};
@@ -19,6 +22,11 @@ use crate::config::{check_path_syntax, family_of, ALL_FAMILIES, TAGGED_FAMILIES}
 use crate::document::Record;
 use crate::error::{Error, Result};
 use crate::index::WashIndex;
+
+pub mod expand;
+
+pub use expand::Expander;
+use expand::{typo_candidates, typo_distance, Concept};
 
 /// Most hits one request may ask for.
 pub const MAX_LIMIT: usize = 100;
@@ -121,6 +129,10 @@ pub struct SearchResponse {
     /// Whether every hit holds all the words of the query. When fewer than ten documents do,
     /// documents with some of the words follow them and this is false.
     pub all_words: bool,
+    /// When the query finds little and a word of it is unknown to the index: the query with
+    /// that word corrected ("handpmup" -> "handpump").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
     /// Time spent, in milliseconds.
     pub took_ms: u64,
     /// The requested page of hits.
@@ -180,8 +192,174 @@ pub fn query_parser(idx: &WashIndex) -> QueryParser {
     qp
 }
 
+/// Weights of what else finds a concept, relative to its own words.
+const SYNONYM_BOOST: f32 = 0.6;
+/// A facet whose trigger the concept is: a constant score (a matched word scores about 2-8).
+const FACET_SCORE: f32 = 1.5;
+/// The concept's words inside a lessons section, on top of their score elsewhere.
+const LESSONS_BOOST: f32 = 0.7;
+/// Words one or two edits away: a constant score.
+const TYPO_SCORE: f32 = 0.5;
+/// The words of the query close together (within a window), on top.
+const PROXIMITY_BOOST: f32 = 0.8;
+const PROXIMITY_SLOP: u32 = 8;
+
+/// How a query is searched: its concepts, each found by its words, synonyms, facets or typos.
+struct QueryPlan {
+    /// One clause per concept, and whether the concept is required.
+    clauses: Vec<(bool, Box<dyn Query>)>,
+    /// The content words close together.
+    proximity: Option<Box<dyn Query>>,
+    concepts: Vec<Concept>,
+}
+
+/// Characters of the query syntax: a query using them is taken as written.
+fn has_syntax(q: &str) -> bool {
+    q.contains(['"', ':', '(', ')', '+', '[', '{', '^', '~']) || q.split_whitespace().any(|w| w.starts_with('-'))
+}
+
+impl QueryPlan {
+    fn new(idx: &WashIndex, expander: &Expander, query: &str) -> Option<QueryPlan> {
+        if query.trim().is_empty() {
+            return None;
+        }
+        let qp = query_parser(idx);
+        if has_syntax(query) || crate::text::folded_words(query).is_empty() {
+            let mut strict = query_parser(idx);
+            strict.set_conjunction_by_default();
+            let q = strict.parse_query_lenient(query).0;
+            return Some(QueryPlan { clauses: vec![(true, q)], proximity: None, concepts: Vec::new() });
+        }
+        let concepts = expander.concepts(query);
+        let neutral = idx.fields.neutral_body();
+        let phrase = |t: &str| -> Box<dyn Query> {
+            let words = crate::text::folded_words(t);
+            if words.len() > 1 {
+                qp.parse_query_lenient(&format!("\"{}\"", words.join(" "))).0
+            } else {
+                qp.parse_query_lenient(&words.join(" ")).0
+            }
+        };
+        let mut lessons_qp = QueryParser::for_index(&idx.index, vec![idx.fields.lessons]);
+        lessons_qp.set_field_boost(idx.fields.lessons, LESSONS_BOOST);
+        let mut clauses = Vec::new();
+        for c in &concepts {
+            let mut alts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, phrase(&c.text))];
+            if !c.optional {
+                let words = crate::text::folded_words(&c.text).join(" ");
+                alts.push((Occur::Should, lessons_qp.parse_query_lenient(&format!("\"{words}\"")).0));
+            }
+            for syn in &c.alts.synonyms {
+                alts.push((Occur::Should, Box::new(BoostQuery::new(phrase(syn), SYNONYM_BOOST))));
+            }
+            for path in &c.alts.facets {
+                let fam = family_of(path).unwrap_or("");
+                if let (Some(field), Ok(facet)) = (idx.fields.facet(fam), Facet::from_text(path)) {
+                    let tq = TermQuery::new(Term::from_facet(field, &facet), IndexRecordOption::Basic);
+                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(tq), FACET_SCORE))));
+                }
+            }
+            if c.words == 1 && !c.optional {
+                let w = crate::text::fold(&c.text);
+                let d = typo_distance(&w);
+                if d > 0 && w.chars().all(char::is_alphabetic) {
+                    let fq = FuzzyTermQuery::new(Term::from_field_text(neutral, &w), d, true);
+                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fq), TYPO_SCORE))));
+                }
+            }
+            clauses.push((!c.optional, Box::new(BooleanQuery::new(alts)) as Box<dyn Query>));
+        }
+        if clauses.iter().all(|(req, _)| !req) {
+            for c in &mut clauses {
+                c.0 = true;
+            }
+        }
+        let content: Vec<String> =
+            concepts.iter().filter(|c| !c.optional).flat_map(|c| crate::text::folded_words(&c.text)).collect();
+        let proximity = (content.len() >= 2).then(|| {
+            let mut p = QueryParser::for_index(&idx.index, vec![neutral]);
+            p.set_field_boost(neutral, PROXIMITY_BOOST);
+            p.parse_query_lenient(&format!("\"{}\"~{PROXIMITY_SLOP}", content.join(" "))).0
+        });
+        Some(QueryPlan { clauses, proximity, concepts })
+    }
+
+    /// Documents with every required concept.
+    fn all(&self) -> Box<dyn Query> {
+        let mut v: Vec<(Occur, Box<dyn Query>)> = self
+            .clauses
+            .iter()
+            .map(|(req, q)| (if *req { Occur::Must } else { Occur::Should }, q.box_clone()))
+            .collect();
+        if let Some(p) = &self.proximity {
+            v.push((Occur::Should, p.box_clone()));
+        }
+        Box::new(BooleanQuery::new(v))
+    }
+
+    /// Documents with any concept, those with all of them far ahead.
+    fn any(&self) -> Box<dyn Query> {
+        let mut v: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, Box::new(BoostQuery::new(self.all(), ALL_WORDS_BOOST)))];
+        v.extend(self.clauses.iter().map(|(_, q)| (Occur::Should, q.box_clone())));
+        if let Some(p) = &self.proximity {
+            v.push((Occur::Should, p.box_clone()));
+        }
+        Box::new(BooleanQuery::new(v))
+    }
+
+    /// The query with its unknown words replaced by the closest frequent words of the index.
+    fn suggestion(&self, idx: &WashIndex, searcher: &Searcher, query: &str) -> Option<String> {
+        let field = idx.fields.neutral_body();
+        let mut out = query.to_string();
+        let mut changed = false;
+        for w in typo_candidates(&self.concepts) {
+            if searcher.doc_freq(&Term::from_field_text(field, &w)).unwrap_or(0) > 0 {
+                continue;
+            }
+            if let Some(best) = closest_term(searcher, field, &w) {
+                let typed = self.concepts.iter().find(|c| crate::text::fold(&c.text) == w).map(|c| c.text.clone())?;
+                out = out.replacen(&typed, &best, 1);
+                changed = true;
+            }
+        }
+        changed.then_some(out)
+    }
+}
+
+/// The indexed word closest to `word` (same first letter, within its typo distance), the most
+/// frequent among the closest.
+fn closest_term(searcher: &Searcher, field: tantivy::schema::Field, word: &str) -> Option<String> {
+    let max = typo_distance(word) as usize;
+    let first = word.chars().next()?;
+    let lo = first.to_string();
+    let hi = char::from_u32(first as u32 + 1)?.to_string();
+    let mut best: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for seg in searcher.segment_readers() {
+        let Ok(inv) = seg.inverted_index(field) else { continue };
+        let Ok(mut stream) = inv.terms().range().ge(lo.as_bytes()).lt(hi.as_bytes()).into_stream() else { continue };
+        while stream.advance() {
+            let Ok(t) = std::str::from_utf8(stream.key()) else { continue };
+            if t.len().abs_diff(word.len()) > max {
+                continue;
+            }
+            let d = expand::edit_distance(word, t, max);
+            if d <= max {
+                let e = best.entry(t.to_string()).or_insert((d, 0));
+                e.1 += stream.value().doc_freq as u64;
+            }
+        }
+    }
+    best.into_iter().min_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1))).map(|(t, _)| t)
+}
+
 /// Runs a search.
-pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Result<SearchResponse> {
+pub fn search(
+    idx: &WashIndex,
+    reader: &IndexReader,
+    req: &SearchRequest,
+    expander: &Expander,
+) -> Result<SearchResponse> {
     let start = Instant::now();
     if req.limit > MAX_LIMIT {
         return Err(Error::InvalidRequest(format!("limit {} is above the maximum of {MAX_LIMIT}", req.limit)));
@@ -217,26 +395,24 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
         let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
         filters.push(Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)));
     }
-    // Documents with all the words. When fewer than a page of them exist, documents with some
-    // of the words follow, ranked below those that have them all.
+    // Documents with all the concepts of the query. When fewer than a page of them exist,
+    // documents with some of them follow, ranked below those that have them all.
     let mut all_words = true;
-    let (mut text_query, mut found) = if req.query.trim().is_empty() {
-        let q: Box<dyn Query> = Box::new(AllQuery);
-        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
-        (q, f)
-    } else {
-        let mut qp = query_parser(idx);
-        qp.set_conjunction_by_default();
-        let q = qp.parse_query_lenient(&req.query).0;
-        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
-        (q, f)
+    let plan = QueryPlan::new(idx, expander, &req.query);
+    let (mut text_query, mut found) = match &plan {
+        None => {
+            let q: Box<dyn Query> = Box::new(AllQuery);
+            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+            (q, f)
+        }
+        Some(p) => {
+            let q = p.all();
+            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+            (q, f)
+        }
     };
-    if found.0 < FULL_PAGE && !req.query.trim().is_empty() {
-        let any = query_parser(idx).parse_query_lenient(&req.query).0;
-        let q: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-            (Occur::Should, Box::new(tantivy::query::BoostQuery::new(text_query.box_clone(), ALL_WORDS_BOOST))),
-            (Occur::Should, any),
-        ]));
+    if let Some(p) = plan.as_ref().filter(|_| found.0 < FULL_PAGE) {
+        let q = p.any();
         let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
         if f.0 > found.0 {
             all_words = false;
@@ -244,9 +420,32 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
             found = f;
         }
     }
+    let did_you_mean = match &plan {
+        Some(p) if found.0 < FULL_PAGE / 2 => p.suggestion(idx, &searcher, &req.query),
+        _ => None,
+    };
     let (total, top, facets) = found;
 
-    let mut snippets = Snippets::new(&searcher, &*text_query, idx);
+    let hits = build_hits(idx, &searcher, &*text_query, top)?;
+    Ok(SearchResponse {
+        query: req.query.clone(),
+        total,
+        all_words,
+        did_you_mean,
+        took_ms: start.elapsed().as_millis() as u64,
+        hits,
+        facets,
+    })
+}
+
+/// The hits of the top documents, with their snippets.
+fn build_hits(
+    idx: &WashIndex,
+    searcher: &Searcher,
+    query: &dyn Query,
+    top: Vec<(f32, DocAddress)>,
+) -> Result<Vec<Hit>> {
+    let mut snippets = Snippets::new(searcher, query, idx);
     let mut hits = Vec::with_capacity(top.len());
     for (score, addr) in top {
         let doc: TantivyDocument = searcher.doc(addr)?;
@@ -267,14 +466,71 @@ pub fn search(idx: &WashIndex, reader: &IndexReader, req: &SearchRequest) -> Res
             score,
         });
     }
-    Ok(SearchResponse {
-        query: req.query.clone(),
+    Ok(hits)
+}
+
+/// Weights of shared facets in "more like this", per family (shared vocabulary adds the rest).
+const SIMILAR_FACETS: [(&str, f32); 4] =
+    [("technology", 2.0), ("failure_cause", 2.0), ("context", 1.0), ("approach", 0.5)];
+
+/// Lessons like document `id`: sharing its technology, context and failure causes (facets) and
+/// its vocabulary (the most telling words of its text, in its language's field). `None` when no
+/// document has that id. Filters and paging of `req` apply; its query is ignored.
+pub fn similar(idx: &WashIndex, reader: &IndexReader, id: &str, req: &SearchRequest) -> Result<Option<SearchResponse>> {
+    let start = Instant::now();
+    if req.limit > MAX_LIMIT || req.offset > MAX_OFFSET {
+        return Err(Error::InvalidRequest(format!("limit at most {MAX_LIMIT}, offset at most {MAX_OFFSET}")));
+    }
+    let searcher = reader.searcher();
+    let Some(doc) = crate::ingest::find_document(idx, &searcher, id)? else { return Ok(None) };
+    let record = stored_record(idx, &doc)?;
+    let mut text = String::new();
+    for p in doc.get_all(idx.fields.page).filter_map(|v| v.as_str()) {
+        if text.len() > 200_000 {
+            break;
+        }
+        text.push_str(p);
+        text.push('\n');
+    }
+    let field = idx.fields.body(&record.language);
+    let mlt = tantivy::query::MoreLikeThisQuery::builder()
+        .with_min_doc_frequency(1)
+        .with_max_doc_frequency((searcher.num_docs() / 3).max(2))
+        .with_min_term_frequency(2)
+        .with_max_query_terms(30)
+        .with_min_word_length(4)
+        .with_document_fields(vec![(field, vec![tantivy::schema::OwnedValue::Str(text)])]);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, Box::new(mlt))];
+    for (fam, weight) in SIMILAR_FACETS {
+        let Some(field) = idx.fields.facet(fam) else { continue };
+        for path in record.facet_paths(fam) {
+            if let Ok(f) = Facet::from_text(&path) {
+                let tq = TermQuery::new(Term::from_facet(field, &f), IndexRecordOption::Basic);
+                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(tq), weight))));
+            }
+        }
+    }
+    clauses.push((Occur::MustNot, Box::new(TermQuery::new(idx.id_term(id), IndexRecordOption::Basic))));
+    let query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
+    let mut filter_paths = Vec::new();
+    for f in &req.filters {
+        let (path, q) = parse_filter(idx, f)?;
+        filter_paths.push(path);
+        filters.push(q);
+    }
+    let plain = SearchRequest { sort: Sort::Relevance, ..req.clone() };
+    let (total, top, facets) = execute(&searcher, &plain, &*query, &filters, &filter_paths)?;
+    let hits = build_hits(idx, &searcher, &*query, top)?;
+    Ok(Some(SearchResponse {
+        query: format!("like:{id}"),
         total,
-        all_words,
+        all_words: false,
+        did_you_mean: None,
         took_ms: start.elapsed().as_millis() as u64,
         hits,
         facets,
-    })
+    }))
 }
 
 /// Matches, top documents and facet counts of one query.

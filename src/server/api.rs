@@ -42,7 +42,26 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// `GET /api/search`.
 pub async fn search(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<SearchResponse>, ApiError> {
     let req = search_request(q.as_deref())?;
-    let resp = blocking(move || run_search(&st.idx, &st.reader, &req).map_err(ApiError::from)).await?;
+    let resp = blocking(move || run_search(&st.idx, &st.reader, &req, &st.expander).map_err(ApiError::from)).await?;
+    Ok(Json(resp))
+}
+
+/// `GET /api/documents/{id}/similar`: lessons like this one.
+pub async fn similar(
+    State(st): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let req = search_request(q.as_deref())?;
+    let resp = blocking(move || {
+        let found = if valid_id(&id) {
+            crate::search::similar(&st.idx, &st.reader, &id, &req).map_err(ApiError::from)?
+        } else {
+            None
+        };
+        found.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))
+    })
+    .await?;
     Ok(Json(resp))
 }
 

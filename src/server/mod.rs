@@ -58,6 +58,8 @@ pub struct Inner {
     pub config: Config,
     /// The enricher, for uploads.
     pub enricher: Enricher,
+    /// The query expander (glossary, taxonomy triggers).
+    pub expander: crate::search::Expander,
     /// Options.
     pub options: Options,
     /// Where uploaded files are kept (beside the index).
@@ -88,6 +90,7 @@ impl AppState {
         let uploads = idx.dir.join("uploads");
         Ok(AppState(Arc::new(Inner {
             enricher: Enricher::new(&config),
+            expander: crate::search::Expander::new(&config),
             reader,
             config,
             options,
@@ -111,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/documents", axum::routing::post(api::upload))
         .route("/api/documents/{id}", get(api::document).delete(api::delete))
         .route("/api/documents/{id}/file", get(api::file))
+        .route("/api/documents/{id}/similar", get(api::similar))
         .route("/api/facets", get(api::facets))
         .route("/api/health", get(api::health))
         .route("/api/openapi.json", get(api::openapi))

@@ -71,7 +71,7 @@ pub fn document() -> Value {
                     q("sort", json!({"type": "string", "enum": ["relevance", "newest"]}), "order"),
                     q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),
                     q("offset", json!({"type": "integer", "minimum": 0, "maximum": 10000}), "hits to skip")],
-                "responses": {"200": ok(search), "400": err("invalid parameter, filter or query")}}},
+                "responses": {"200": ok(search.clone()), "400": err("invalid parameter, filter or query")}}},
             "/api/documents": {"post": {
                 "summary": "Upload, extract, tag and index one file (needs the bearer token)",
                 "security": [{"bearer": []}],
@@ -91,6 +91,13 @@ pub fn document() -> Value {
                         "parameters": [id_param],
                         "responses": {"200": ok(json!({"$ref": "#/components/schemas/Deleted"})), "401": err("missing or wrong token"),
                                       "403": err("write API off"), "404": err("no such document"), "409": err("index busy")}}},
+            "/api/documents/{id}/similar": {"get": {
+                "summary": "Lessons like this document: shared technology, context, failure causes and vocabulary",
+                "parameters": [id_param,
+                    q("filter", json!({"type": "array", "items": {"type": "string"}}), "facet path; repeatable, all must hold"),
+                    q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),
+                    q("offset", json!({"type": "integer", "minimum": 0, "maximum": 10000}), "hits to skip")],
+                "responses": {"200": ok(search.clone()), "400": err("invalid parameter"), "404": err("no such document")}}},
             "/api/documents/{id}/file": {"get": {"summary": "The original file", "parameters": [id_param],
                 "responses": {"200": {"description": "The file, with its content type"}, "404": err("no such document or file")}}},
             "/api/facets": {"get": {"summary": "The whole facet tree with counts",

@@ -129,8 +129,14 @@ fn page_context(
     let languages = languages();
     let (mut families, mut hits, mut total, mut first, mut last, mut prev, mut next) =
         (Vec::new(), Vec::new(), 0, 0, 0, None, None);
+    let mut did_you_mean: Option<(String, String)> = None;
     if let Some(r) = resp {
         total = r.total;
+        if let Some(d) = &r.did_you_mean {
+            let mut fixed = req.clone();
+            fixed.query = d.clone();
+            did_you_mean = Some((d.clone(), link(&fixed, 0, None, None)));
+        }
         first = req.offset + 1;
         last = req.offset + r.hits.len();
         if req.offset > 0 {
@@ -185,6 +191,8 @@ fn page_context(
         q => req.query.clone(), lang => req.lang.clone().unwrap_or_default(), languages,
         filters => ser(&filters), families => ser(&families),
         hits => ser(&hits), total, first, last, prev, next, error,
+        did_you_mean => did_you_mean.as_ref().map(|d| d.0.clone()),
+        did_you_mean_href => did_you_mean.map(|d| d.1),
     }
 }
 
@@ -200,7 +208,7 @@ pub async fn search_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
     };
     let st2 = st.clone();
     let req2 = req.clone();
-    match blocking(move || search(&st2.idx, &st2.reader, &req2).map_err(ApiError::from)).await {
+    match blocking(move || search(&st2.idx, &st2.reader, &req2, &st2.expander).map_err(ApiError::from)).await {
         Ok(resp) => render(&st, "search.html", page_context(&st, &req, Some(&resp), None)),
         Err(e) if e.status.is_client_error() => {
             let ctx = page_context(&st, &req, None, Some(e.message.clone()));

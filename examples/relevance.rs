@@ -1,0 +1,222 @@
+//! The relevance benchmark (run by `benches/relevance.sh`): the judged queries of
+//! `corpus-sample/queries.toml` through four systems over corpus-sample, with nDCG@10 and MRR:
+//!
+//! - **baseline**: plain BM25 in tantivy, default tokenizer, title and body, no synonyms, any word;
+//! - **wash-lessons**: the full pipeline (per-language fields, glossary, taxonomy, typos...);
+//! - **recoll**: `recollq` over an index built by `recollindex` (when installed);
+//! - **omega**: Xapian Omega's `quest` over a database built by `omindex` (when installed).
+//!
+//!   cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Schema, Value, STORED, STRING, TEXT};
+use tantivy::{doc, Index, TantivyDocument};
+use wash_lessons::eval::{load_queries, score, JudgedQuery};
+use wash_lessons::index::WashIndex;
+use wash_lessons::search::{search, Expander, SearchRequest};
+use wash_lessons::{ingest, Config};
+
+fn corpus_files(corpus: &Path) -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    for e in walkdir::WalkDir::new(corpus).sort_by_file_name() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().to_string();
+        if e.file_type().is_file() && !name.ends_with(".toml") {
+            let rel = e.path().strip_prefix(corpus).unwrap().to_string_lossy().replace('\\', "/");
+            v.push((rel, e.path().to_path_buf()));
+        }
+    }
+    v
+}
+
+fn ours(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Vec<Vec<String>> {
+    let config = Config::discover(None).unwrap();
+    let idx = WashIndex::open_or_create(&tmp.join("ours")).unwrap();
+    ingest::run(&idx, &config, &[corpus.to_path_buf()], &|e| eprintln!("{}: {}", e.path, e.error)).unwrap();
+    let reader = idx.reader(false).unwrap();
+    let expander = Expander::new(&config);
+    queries
+        .iter()
+        .map(|q| {
+            let req = SearchRequest { query: q.text.clone(), limit: 10, ..SearchRequest::default() };
+            search(&idx, &reader, &req, &expander).unwrap().hits.into_iter().map(|h| h.path).collect()
+        })
+        .collect()
+}
+
+fn baseline(corpus: &Path, queries: &[JudgedQuery]) -> Vec<Vec<String>> {
+    let config = Config::discover(None).unwrap();
+    let mut b = Schema::builder();
+    let path = b.add_text_field("path", STRING | STORED);
+    let title = b.add_text_field("title", TEXT);
+    let body = b.add_text_field("body", TEXT);
+    let index = Index::create_in_ram(b.build());
+    let mut w = index.writer(64 << 20).unwrap();
+    let limits = wash_lessons::extract::Limits::from(&config.settings.extract);
+    for (rel, p) in corpus_files(corpus) {
+        if let Ok(d) = wash_lessons::extract::extract_file(&p, &limits) {
+            let t = d.metadata.title.clone().or(d.declared.title.clone()).unwrap_or_default();
+            w.add_document(doc!(path => rel, title => t, body => d.full_text())).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let searcher = index.reader().unwrap().searcher();
+    let qp = QueryParser::for_index(&index, vec![title, body]);
+    queries
+        .iter()
+        .map(|q| {
+            let query = qp.parse_query_lenient(&q.text).0;
+            let top = searcher.search(&query, &TopDocs::with_limit(10).order_by_score()).unwrap();
+            top.into_iter()
+                .map(|(_, a)| {
+                    let d: TantivyDocument = searcher.doc(a).unwrap();
+                    d.get_first(path).and_then(|v| v.as_str()).unwrap_or("").to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {cmd} >/dev/null")).status().is_ok_and(|s| s.success())
+}
+
+fn rel_of(corpus: &Path, url_path: &str) -> String {
+    let p = url_path.trim_start_matches("file://");
+    let canon = std::fs::canonicalize(corpus).unwrap();
+    p.strip_prefix(&*canon.to_string_lossy()).unwrap_or(p).trim_start_matches('/').to_string()
+}
+
+fn recoll(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Option<Vec<Vec<String>>> {
+    if !have("recollq") {
+        return None;
+    }
+    let conf = tmp.join("recoll");
+    std::fs::create_dir_all(&conf).unwrap();
+    let canon = std::fs::canonicalize(corpus).unwrap();
+    std::fs::write(
+        conf.join("recoll.conf"),
+        format!(
+            "topdirs = {}\ndbdir = {}\nnoaspell = 1\nskippedNames+ = *.toml\n",
+            canon.display(),
+            conf.join("xapiandb").display()
+        ),
+    )
+    .unwrap();
+    let ok = Command::new("recollindex").arg("-c").arg(&conf).arg("-z").output().ok()?.status.success();
+    if !ok {
+        return None;
+    }
+    Some(
+        queries
+            .iter()
+            .map(|q| {
+                let out =
+                    Command::new("recollq").arg("-c").arg(&conf).args(["-b", "-n", "10", &q.text]).output().unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("file://"))
+                    .map(|l| rel_of(corpus, l.trim()))
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+fn omega(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Option<Vec<Vec<String>>> {
+    if !have("omindex") || !have("quest") {
+        return None;
+    }
+    let db = tmp.join("omega");
+    let canon = std::fs::canonicalize(corpus).unwrap();
+    let ok = Command::new("omindex")
+        .arg("--db")
+        .arg(&db)
+        .args(["--url", "/", "-Mmd:text/plain"])
+        .arg(&canon)
+        .output()
+        .ok()?
+        .status
+        .success();
+    if !ok {
+        return None;
+    }
+    Some(
+        queries
+            .iter()
+            .map(|q| {
+                let out = Command::new("quest")
+                    .arg("-d")
+                    .arg(&db)
+                    .args(["-m", "10", "-s", "english", &q.text])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.split("url=").nth(1))
+                    .map(|u| u.split_whitespace().next().unwrap_or("").trim_start_matches('/').to_string())
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let misses = args.iter().any(|a| a == "--misses");
+    let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let corpus = PathBuf::from(pos.first().map(|s| s.to_string()).unwrap_or_else(|| "corpus-sample".into()));
+    let qfile = pos.get(1).map(PathBuf::from).unwrap_or_else(|| corpus.join("queries.toml"));
+    let queries = load_queries(&qfile).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut systems: Vec<(&str, Vec<Vec<String>>)> =
+        vec![("baseline (BM25)", baseline(&corpus, &queries)), ("wash-lessons", ours(&corpus, &queries, tmp.path()))];
+    match recoll(&corpus, &queries, tmp.path()) {
+        Some(r) => systems.push(("recoll", r)),
+        None => eprintln!("recoll not installed (apt-get install recollcmd): skipped"),
+    }
+    match omega(&corpus, &queries, tmp.path()) {
+        Some(r) => systems.push(("omega", r)),
+        None => eprintln!("omega not installed (apt-get install xapian-omega): skipped"),
+    }
+    let kinds = ["keyword", "acronym", "typo", "cross-language", "conceptual"];
+    println!("{} judged queries, {}", queries.len(), qfile.display());
+    print!("| system | nDCG@10 | MRR |");
+    for k in kinds {
+        print!(" nDCG {k} |");
+    }
+    println!();
+    println!("|---|---|---|{}", "---|".repeat(kinds.len()));
+    for (name, rankings) in &systems {
+        let (ndcg, mrr) = score(&queries, rankings);
+        print!("| {name} | {ndcg:.3} | {mrr:.3} |");
+        for k in kinds {
+            let (q, r): (Vec<JudgedQuery>, Vec<Vec<String>>) = queries
+                .iter()
+                .zip(rankings)
+                .filter(|(q, _)| q.kind.iter().any(|x| x == k))
+                .map(|(q, r)| (q.clone(), r.clone()))
+                .unzip();
+            print!(" {:.3} ({}) |", score(&q, &r).0, q.len());
+        }
+        println!();
+    }
+    if misses {
+        let (_, ours) = &systems[1];
+        let mut worst: Vec<(f64, &JudgedQuery, &Vec<String>)> =
+            queries.iter().zip(ours).map(|(q, r)| (q.ndcg(r, 10), q, r)).collect();
+        worst.sort_by(|a, b| a.0.total_cmp(&b.0));
+        println!("\nworst queries for wash-lessons:");
+        for (n, q, r) in worst.iter().take(15) {
+            println!("{n:.3} {} {:?} [{}]", q.id, q.text, q.kind.join(","));
+            let want: Vec<String> =
+                q.judgments.iter().filter(|j| j.grade >= 2).map(|j| format!("{} ({})", j.path, j.grade)).collect();
+            println!("    want: {}", want.join("; "));
+            println!("    got:  {}", r.iter().take(5).cloned().collect::<Vec<_>>().join("; "));
+        }
+    }
+}
