@@ -68,14 +68,18 @@ DELVE=$(command -v xapian-delve || command -v delve || true)
 
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-rm -rf "$BENCH_DIR/archive" "$BENCH_DIR/work" "$BENCH_DIR/results"
-mkdir -p "$BENCH_DIR/work" "$BENCH_DIR/results"
+# TOOLS="ours" re-runs only some tools, keeping the archive and the other tools' results.
+TOOLS=${TOOLS:-ours ours_ocr recoll omega}
+want() { case " $TOOLS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 RES="$BENCH_DIR/results"
 ARCHIVE="$BENCH_DIR/archive"
-
-gen_args=("$ARCHIVE" --files "$N" --seed "$SEED")
-[ -n "${MAX_PDFS:-}" ] && gen_args+=(--max-pdfs "$MAX_PDFS")
-/usr/bin/time -f 'archive built in %e s' python3 benches/gen_archive.py "${gen_args[@]}"
+if [ "$TOOLS" = "ours ours_ocr recoll omega" ] || [ ! -d "$ARCHIVE" ]; then
+  rm -rf "$BENCH_DIR/archive" "$BENCH_DIR/work" "$BENCH_DIR/results"
+  gen_args=("$ARCHIVE" --files "$N" --seed "$SEED")
+  [ -n "${MAX_PDFS:-}" ] && gen_args+=(--max-pdfs "$MAX_PDFS")
+  /usr/bin/time -f 'archive built in %e s' python3 benches/gen_archive.py "${gen_args[@]}"
+fi
+mkdir -p "$BENCH_DIR/work" "$RES"
 echo "archive: $(du -sh "$ARCHIVE" | cut -f1), $(find "$ARCHIVE" -type f | wc -l) files"
 
 # measure LABEL OK_CODES CMD...: runs CMD in the current folder, times it into $RES/LABEL.time,
@@ -106,25 +110,44 @@ mutate() { python3 "$REPO/benches/gen_archive.py" --mutate "$1" --percent 1 --se
 record() { echo "$2" >"$RES/$1.$3"; }
 
 # --- wash-lessons ---
-echo "wash-lessons" >&2
-A=$(fresh_copy ours)
-IDX="$BENCH_DIR/work/ours/index"
-ours_cfg=()
-[ -n "${OURS_CONFIG:-}" ] && ours_cfg=(--config "$OURS_CONFIG")
-ours_docs() { (cd "$BENCH_DIR/work" && "$BIN" stats --json "${ours_cfg[@]}" --index "$IDX") | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents"])'; }
-(
-  cd "$BENCH_DIR/work"
-  measure ours.full "0 2" "$BIN" index --json "${ours_cfg[@]}" --index "$IDX" "$A"
-  measure ours.nochange "0 2" "$BIN" index --json "${ours_cfg[@]}" --index "$IDX" "$A"
-)
-record ours "$(ours_docs)" docs
-record ours "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failed"])' "$RES/ours.full.out")" failures
-record ours "$(du -sk "$IDX" | cut -f1)" size
-mutate "$A" ours
-(cd "$BENCH_DIR/work" && measure ours.change "0 2" "$BIN" index --json "${ours_cfg[@]}" --index "$IDX" "$A")
-record ours "$(ours_docs)" docs_after
+# Twice: with OCR off, like the peers, which index the text layer only (the comparison), and with
+# OCR on as shipped (scanned pages rendered and read by tesseract when installed).
+OCR_OFF_CFG="$BENCH_DIR/work/ocr-off-config"
+rm -rf "$OCR_OFF_CFG" && mkdir -p "$OCR_OFF_CFG"
+cp "${OURS_CONFIG:-$REPO/index-config}"/*.toml "$OCR_OFF_CFG/"
+python3 - "$OCR_OFF_CFG/settings.toml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+i = s.index("[ocr]")
+j = s.index("enabled = true", i)
+open(p, "w").write(s[:j] + "enabled = false" + s[j + len("enabled = true"):])
+PY
+run_ours() { # KEY CONFIG_DIR_OR_EMPTY
+  local key=$1 A IDX
+  echo "wash-lessons ($key)" >&2
+  A=$(fresh_copy "$key")
+  IDX="$BENCH_DIR/work/$key/index"
+  local cfg=()
+  [ -n "$2" ] && cfg=(--config "$2")
+  ours_docs() { (cd "$BENCH_DIR/work" && "$BIN" stats --json --index "$IDX") | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents"])'; }
+  (
+    cd "$BENCH_DIR/work"
+    measure "$key.full" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A"
+    measure "$key.nochange" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A"
+  )
+  record "$key" "$(ours_docs)" docs
+  record "$key" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failed"])' "$RES/$key.full.out")" failures
+  record "$key" "$(du -sk "$IDX" | cut -f1)" size
+  mutate "$A" "$key"
+  (cd "$BENCH_DIR/work" && measure "$key.change" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A")
+  record "$key" "$(ours_docs)" docs_after
+}
+want ours && run_ours ours "$OCR_OFF_CFG"
+want ours_ocr && run_ours ours_ocr "${OURS_CONFIG:-}"
 
 # --- Recoll ---
+if want recoll; then
 echo "recoll" >&2
 A=$(fresh_copy recoll)
 CONF="$BENCH_DIR/work/recoll/conf"
@@ -147,8 +170,10 @@ if [ -s "$CONF/missing" ]; then echo "recoll reports missing helpers:" >&2; cat 
 mutate "$A" recoll
 measure recoll.change "0" recollindex -c "$CONF"
 record recoll "$(recoll_docs "$rfail")" docs_after
+fi
 
 # --- Xapian Omega ---
+if want omega; then
 echo "omindex" >&2
 A=$(fresh_copy omega)
 DB="$BENCH_DIR/work/omega/db"
@@ -161,15 +186,17 @@ record omega "$(du -sk "$DB" | cut -f1)" size
 mutate "$A" omega
 measure omega.change "0" omindex --db "$DB" --url / -Mmd:text/plain "$A"
 record omega "$(omega_docs)" docs_after
+fi
 
-FILES_AFTER=$(find "$BENCH_DIR/work/ours/archive" -type f | wc -l)
+FILES_AFTER=$(find "$BENCH_DIR/work/recoll/archive" -type f | wc -l)
 python3 - "$RES" "$N" "$FILES_AFTER" <<'EOF'
 import os, sys
 res, n, files_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def rd(name):
     with open(os.path.join(res, name)) as f:
         return f.read().split()
-tools = [("wash-lessons", "ours"), ("recoll", "recoll"), ("omindex", "omega")]
+tools = [("wash-lessons (OCR off)", "ours"), ("wash-lessons (OCR on)", "ours_ocr"), ("recoll", "recoll"),
+         ("omindex", "omega")]
 rows = {}
 for label, key in tools:
     t = {s: [float(v) for v in rd(f"{key}.{s}.time")] for s in ("full", "nochange", "change")}

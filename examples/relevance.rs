@@ -33,19 +33,71 @@ fn corpus_files(corpus: &Path) -> Vec<(String, PathBuf)> {
     v
 }
 
-fn ours(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Vec<Vec<String>> {
-    let config = Config::discover(None).unwrap();
-    let idx = WashIndex::open_or_create(&tmp.join("ours")).unwrap();
-    ingest::run(&idx, &config, &[corpus.to_path_buf()], &|e| eprintln!("{}: {}", e.path, e.error)).unwrap();
-    let reader = idx.reader(false).unwrap();
-    let expander = Expander::new(&config);
-    queries
-        .iter()
-        .map(|q| {
-            let req = SearchRequest { query: q.text.clone(), limit: 10, ..SearchRequest::default() };
-            search(&idx, &reader, &req, &expander).unwrap().hits.into_iter().map(|h| h.path).collect()
-        })
-        .collect()
+struct Ours {
+    idx: WashIndex,
+    reader: tantivy::IndexReader,
+    expander: Expander,
+}
+
+impl Ours {
+    fn new(corpus: &Path, tmp: &Path) -> Ours {
+        let config = Config::discover(None).unwrap();
+        let idx = WashIndex::open_or_create(&tmp.join("ours")).unwrap();
+        ingest::run(&idx, &config, &[corpus.to_path_buf()], &|e| eprintln!("{}: {}", e.path, e.error)).unwrap();
+        let reader = idx.reader(false).unwrap();
+        Ours { idx, reader, expander: Expander::new(&config) }
+    }
+
+    fn rank(&self, queries: &[JudgedQuery]) -> Vec<Vec<String>> {
+        queries
+            .iter()
+            .map(|q| {
+                let req = SearchRequest { query: q.text.clone(), limit: 10, ..SearchRequest::default() };
+                search(&self.idx, &self.reader, &req, &self.expander)
+                    .unwrap()
+                    .hits
+                    .into_iter()
+                    .map(|h| h.path)
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Coordinate search over the weights of the query expansion, on the judged queries.
+fn tune(ours: &mut Ours, queries: &[JudgedQuery]) {
+    let grid: &[(&str, &[f32])] = &[
+        ("synonym", &[0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.7]),
+        ("facet", &[0.0, 0.5, 1.0, 1.5, 2.5, 4.0, 6.0, 9.0]),
+        ("typo", &[0.0, 0.25, 0.5, 1.0, 2.0]),
+        ("proximity", &[0.0, 0.4, 0.8, 1.5, 3.0, 5.0]),
+        ("lessons", &[0.0, 0.35, 0.7, 1.5]),
+        ("all_words", &[1.0, 3.0, 10.0, 30.0]),
+    ];
+    for round in 0..2 {
+        for (name, values) in grid {
+            let mut best = (score(queries, &ours.rank(queries)).0, None);
+            let keep = ours.expander.weights;
+            for &v in *values {
+                let mut w = keep;
+                match *name {
+                    "synonym" => w.synonym = v,
+                    "facet" => w.facet = v,
+                    "typo" => w.typo = v,
+                    "proximity" => w.proximity = v,
+                    "lessons" => w.lessons = v,
+                    _ => w.all_words = v,
+                }
+                ours.expander.weights = w;
+                let n = score(queries, &ours.rank(queries)).0;
+                if n > best.0 + 1e-9 {
+                    best = (n, Some(w));
+                }
+            }
+            ours.expander.weights = best.1.unwrap_or(keep);
+            println!("round {round} {name}: nDCG@10 {:.4} with {:?}", best.0, ours.expander.weights);
+        }
+    }
 }
 
 fn baseline(corpus: &Path, queries: &[JudgedQuery]) -> Vec<Vec<String>> {
@@ -168,13 +220,19 @@ fn omega(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Option<Vec<Vec<S
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let misses = args.iter().any(|a| a == "--misses");
+    let tuning = args.iter().any(|a| a == "--tune");
     let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let corpus = PathBuf::from(pos.first().map(|s| s.to_string()).unwrap_or_else(|| "corpus-sample".into()));
     let qfile = pos.get(1).map(PathBuf::from).unwrap_or_else(|| corpus.join("queries.toml"));
     let queries = load_queries(&qfile).unwrap();
     let tmp = tempfile::tempdir().unwrap();
+    let mut engine = Ours::new(&corpus, tmp.path());
+    if tuning {
+        tune(&mut engine, &queries);
+        return;
+    }
     let mut systems: Vec<(&str, Vec<Vec<String>>)> =
-        vec![("baseline (BM25)", baseline(&corpus, &queries)), ("wash-lessons", ours(&corpus, &queries, tmp.path()))];
+        vec![("baseline (BM25)", baseline(&corpus, &queries)), ("wash-lessons", engine.rank(&queries))];
     match recoll(&corpus, &queries, tmp.path()) {
         Some(r) => systems.push(("recoll", r)),
         None => eprintln!("recoll not installed (apt-get install recollcmd): skipped"),

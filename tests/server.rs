@@ -239,6 +239,17 @@ async fn search_endpoint_matches_openapi_and_filters() {
     let (_, p1) = get(&st, "/api/search?q=water&limit=3").await;
     let (_, p2) = get(&st, "/api/search?q=water&limit=3&offset=3").await;
     assert_ne!(p1["hits"][0]["id"], p2["hits"][0]["id"]);
+    // More like this, and a typo suggestion.
+    let first = p1["hits"][0]["id"].as_str().unwrap().to_string();
+    let (status, like) = get(&st, &format!("/api/documents/{first}/similar?limit=4")).await;
+    assert_eq!(status, StatusCode::OK);
+    validate(&doc, response_schema(&doc, "/api/documents/{id}/similar", "get", "200"), &like, "similar");
+    assert_eq!(like["hits"].as_array().unwrap().len(), 4);
+    assert!(like["hits"].as_array().unwrap().iter().all(|h| h["id"] != first.as_str()));
+    let (status, v) = get(&st, "/api/documents/0123456789abcdef/similar").await;
+    assert_error(status, &v, "not_found");
+    let (_, typo) = get(&st, "/api/search?q=santation+marketting").await;
+    assert_eq!(typo["did_you_mean"], "sanitation marketing", "{}", typo["did_you_mean"]);
     let (_, newest) = get(&st, "/api/search?sort=newest&limit=5&year_min=2015").await;
     let years: Vec<u64> = newest["hits"].as_array().unwrap().iter().map(|h| h["year"].as_u64().unwrap()).collect();
     assert!(years.windows(2).all(|w| w[0] >= w[1]) && years.iter().all(|y| *y >= 2015), "{years:?}");

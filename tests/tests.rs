@@ -10,5 +10,6 @@ mod bulk;
 mod cli;
 mod isolation;
 mod ocr;
+mod relevance;
 mod server;
 mod tagging_quality;

@@ -51,9 +51,10 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     let mut empty = Vec::new();
     let mut texts: Vec<(u32, String)> = Vec::new();
     let mut with_images = Vec::new();
+    let mut layer = super::pdf_text::TextLayer::new(&doc, limits.max_decompressed);
     for (&number, &page_id) in page_ids.iter().take(limits.max_pages) {
         // Our text layer first; lopdf's own extraction when it finds nothing.
-        let ours = super::pdf_text::page_lines(&doc, page_id, limits.max_decompressed);
+        let ours = layer.page(page_id);
         if ours.as_ref().is_ok_and(|c| c.images > 0) {
             with_images.push(number);
         }

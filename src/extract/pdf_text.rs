@@ -6,6 +6,7 @@
 //! order, ligatures are expanded (NFKC) by the caller.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
@@ -346,35 +347,46 @@ struct Walker<'d> {
     forms: HashSet<ObjectId>,
     /// Raster images drawn of at least 200 x 200 pixels (a scan is one).
     images: usize,
+    /// Fonts already read, by object: pages share their fonts, and reading one (widths,
+    /// encodings, a ToUnicode CMap) once per page was a good part of the time.
+    fonts: HashMap<ObjectId, Rc<Font<'d>>>,
 }
 
 impl<'d> Walker<'d> {
+    fn font(&self, d: &'d Dictionary) -> Font<'d> {
+        let doc = self.doc;
+        let (widths, default_width, two_byte) = font_widths(doc, d);
+        let encoding = d.get_font_encoding_with_limit(doc, self.limit).ok();
+        let to_unicode = match dict_get(doc, d, b"ToUnicode") {
+            Some(Object::Stream(st)) => {
+                st.decompressed_content_with_limit(self.limit).ok().map(|b| parse_to_unicode(&b))
+            }
+            _ => None,
+        };
+        let table = if two_byte { None } else { super::pdf_encoding::simple_font_table(doc, d, self.limit) };
+        Font { encoding, two_byte, widths, default_width, to_unicode, table }
+    }
+
     fn run(&mut self, content: &[u8], res: Option<&'d Dictionary>, ctm: Matrix, depth: usize) {
         let Ok(content) = Content::decode(content) else { return };
         let doc = self.doc;
         let font_objs = resource_map(doc, res, b"Font");
-        let dicts: Vec<(Vec<u8>, Dictionary)> = font_objs
-            .iter()
-            .filter_map(|(k, v)| match deref(doc, v) {
-                Object::Dictionary(d) => Some((k.clone(), d.clone())),
-                _ => None,
-            })
-            .collect();
-        let fonts: BTreeMap<&[u8], Font<'_>> = dicts
-            .iter()
-            .map(|(k, d)| {
-                let (widths, default_width, two_byte) = font_widths(doc, d);
-                let encoding = d.get_font_encoding_with_limit(doc, self.limit).ok();
-                let to_unicode = match dict_get(doc, d, b"ToUnicode") {
-                    Some(Object::Stream(st)) => {
-                        st.decompressed_content_with_limit(self.limit).ok().map(|b| parse_to_unicode(&b))
+        let mut fonts: BTreeMap<&[u8], Rc<Font<'d>>> = BTreeMap::new();
+        for (k, v) in &font_objs {
+            let Object::Dictionary(d) = deref(doc, v) else { continue };
+            let font = match v {
+                Object::Reference(id) => match self.fonts.get(id) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let f = Rc::new(self.font(d));
+                        self.fonts.insert(*id, f.clone());
+                        f
                     }
-                    _ => None,
-                };
-                let table = if two_byte { None } else { super::pdf_encoding::simple_font_table(doc, d, self.limit) };
-                (k.as_slice(), Font { encoding, two_byte, widths, default_width, to_unicode, table })
-            })
-            .collect();
+                },
+                _ => Rc::new(self.font(d)),
+            };
+            fonts.insert(k.as_slice(), font);
+        }
         let xobjects = resource_map(doc, res, b"XObject");
         let mut st = State { ctm, tc: 0.0, tw: 0.0, th: 1.0, tl: 0.0, ts: 0.0, font: Vec::new(), size: 0.0 };
         let mut stack: Vec<State> = Vec::new();
@@ -530,14 +542,38 @@ pub struct PageContent {
     pub images: usize,
 }
 
-/// The text of one page, line by line, or an error when the content cannot be read.
-pub fn page_lines(doc: &Document, page_id: ObjectId, limit: usize) -> Result<PageContent, String> {
-    let content = doc.get_page_content_with_limit(page_id, limit).map_err(|e| e.to_string())?;
-    let (res, ids) = doc.get_page_resources(page_id).map_err(|e| e.to_string())?;
-    let res = res.or_else(|| ids.first().and_then(|id| doc.get_dictionary(*id).ok()));
-    let mut w = Walker { doc, limit, ops: 0, glyphs: Vec::new(), forms: HashSet::new(), images: 0 };
-    w.run(&content, res, IDENTITY, 0);
-    Ok(PageContent { lines: assemble(&w.glyphs), images: w.images })
+/// The text layer of one document, page by page (fonts read once for all pages).
+pub struct TextLayer<'d> {
+    doc: &'d Document,
+    limit: usize,
+    fonts: HashMap<ObjectId, Rc<Font<'d>>>,
+}
+
+impl<'d> TextLayer<'d> {
+    /// Over `doc`, inflating no stream beyond `limit` bytes.
+    pub fn new(doc: &'d Document, limit: usize) -> TextLayer<'d> {
+        TextLayer { doc, limit, fonts: HashMap::new() }
+    }
+
+    /// The text of one page, line by line, or an error when the content cannot be read.
+    pub fn page(&mut self, page_id: ObjectId) -> Result<PageContent, String> {
+        let doc = self.doc;
+        let content = doc.get_page_content_with_limit(page_id, self.limit).map_err(|e| e.to_string())?;
+        let (res, ids) = doc.get_page_resources(page_id).map_err(|e| e.to_string())?;
+        let res = res.or_else(|| ids.first().and_then(|id| doc.get_dictionary(*id).ok()));
+        let mut w = Walker {
+            doc,
+            limit: self.limit,
+            ops: 0,
+            glyphs: Vec::new(),
+            forms: HashSet::new(),
+            images: 0,
+            fonts: std::mem::take(&mut self.fonts),
+        };
+        w.run(&content, res, IDENTITY, 0);
+        self.fonts = std::mem::take(&mut w.fonts);
+        Ok(PageContent { lines: assemble(&w.glyphs), images: w.images })
+    }
 }
 
 /// Glyphs in content order become lines: a new line when the baseline moves by more than half a

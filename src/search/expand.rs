@@ -35,9 +35,35 @@ pub struct Concept {
     pub alts: Alternatives,
 }
 
+/// How much each way of finding a concept weighs, relative to its own words (tuned on the
+/// judged queries: `cargo run --release --example relevance -- --tune`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// A glossary synonym (boost).
+    pub synonym: f32,
+    /// A facet whose trigger the concept is (constant score; a matched word scores about 2-8).
+    pub facet: f32,
+    /// A word one or two edits away (constant score).
+    pub typo: f32,
+    /// The words of the query close together (boost).
+    pub proximity: f32,
+    /// The concept's words inside a lessons section (boost, on top).
+    pub lessons: f32,
+    /// Documents with all the concepts over those with some (boost).
+    pub all_words: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights { synonym: 1.0, facet: 5.0, typo: 0.0, proximity: 1.5, lessons: 0.7, all_words: 1.0 }
+    }
+}
+
 /// The glossary and the taxonomy's triggers, compiled for queries.
 #[derive(Debug, Clone, Default)]
 pub struct Expander {
+    /// The weights of the alternatives.
+    pub weights: Weights,
     /// Lowercase folded words -> alternatives.
     phrases: HashMap<Vec<String>, Alternatives>,
     /// Acronyms and other terms with two or more capitals: matched only as written (folded,
@@ -128,7 +154,7 @@ impl Expander {
             }
         }
         let max_words = phrases.keys().chain(cased.keys()).map(Vec::len).max().unwrap_or(1).min(6);
-        Expander { phrases, cased, prefixes, max_words }
+        Expander { weights: Weights::default(), phrases, cased, prefixes, max_words }
     }
 
     /// The alternatives of a run of words: as written (acronyms), lowercased, or with the last
@@ -153,15 +179,18 @@ impl Expander {
         }
         if let Some(a) = self.phrases.get(lower) {
             add(a);
-        } else if let Some(last) = lower.last() {
-            for suffix in ["s", "es"] {
-                if let Some(stem) = last.strip_suffix(suffix).filter(|s| s.chars().count() >= 3) {
-                    let mut k = lower.to_vec();
-                    *k.last_mut().expect("a word") = stem.to_string();
-                    if let Some(a) = self.phrases.get(&k) {
-                        add(a);
-                        break;
-                    }
+        } else {
+            // Plurals: "boreholes", "puntos de agua" find "borehole", "punto de agua".
+            let singular: Vec<String> = lower
+                .iter()
+                .map(|w| match w.strip_suffix('s') {
+                    Some(stem) if stem.chars().count() >= 3 => stem.to_string(),
+                    _ => w.clone(),
+                })
+                .collect();
+            if singular != lower {
+                if let Some(a) = self.phrases.get(&singular) {
+                    add(a);
                 }
             }
         }

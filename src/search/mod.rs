@@ -36,8 +36,6 @@ pub const MAX_OFFSET: usize = 10_000;
 pub const MAX_QUERY_CHARS: usize = 1000;
 /// Below this many documents with all the words, documents with some of them are added.
 const FULL_PAGE: usize = 10;
-/// How much more a document with all the words weighs than one with some.
-const ALL_WORDS_BOOST: f32 = 10.0;
 /// Families whose counts every response carries.
 const RESPONSE_FAMILIES: [&str; 8] =
     ["context", "technology", "failure_cause", "approach", "language", "doctype", "country", "year"];
@@ -129,8 +127,8 @@ pub struct SearchResponse {
     /// Whether every hit holds all the words of the query. When fewer than ten documents do,
     /// documents with some of the words follow them and this is false.
     pub all_words: bool,
-    /// When the query finds little and a word of it is unknown to the index: the query with
-    /// that word corrected ("handpmup" -> "handpump").
+    /// When a word of the query is unknown to the index: the query with that word corrected
+    /// to the closest frequent word ("handpmup" -> "handpump").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub did_you_mean: Option<String>,
     /// Time spent, in milliseconds.
@@ -192,22 +190,14 @@ pub fn query_parser(idx: &WashIndex) -> QueryParser {
     qp
 }
 
-/// Weights of what else finds a concept, relative to its own words.
-const SYNONYM_BOOST: f32 = 0.6;
-/// A facet whose trigger the concept is: a constant score (a matched word scores about 2-8).
-const FACET_SCORE: f32 = 1.5;
-/// The concept's words inside a lessons section, on top of their score elsewhere.
-const LESSONS_BOOST: f32 = 0.7;
-/// Words one or two edits away: a constant score.
-const TYPO_SCORE: f32 = 0.5;
-/// The words of the query close together (within a window), on top.
-const PROXIMITY_BOOST: f32 = 0.8;
 const PROXIMITY_SLOP: u32 = 8;
 
 /// How a query is searched: its concepts, each found by its words, synonyms, facets or typos.
 struct QueryPlan {
     /// One clause per concept, and whether the concept is required.
     clauses: Vec<(bool, Box<dyn Query>)>,
+    /// Documents with all concepts over those with some.
+    all_words_boost: f32,
     /// The content words close together.
     proximity: Option<Box<dyn Query>>,
     concepts: Vec<Concept>,
@@ -228,9 +218,15 @@ impl QueryPlan {
             let mut strict = query_parser(idx);
             strict.set_conjunction_by_default();
             let q = strict.parse_query_lenient(query).0;
-            return Some(QueryPlan { clauses: vec![(true, q)], proximity: None, concepts: Vec::new() });
+            return Some(QueryPlan {
+                clauses: vec![(true, q)],
+                all_words_boost: expander.weights.all_words,
+                proximity: None,
+                concepts: Vec::new(),
+            });
         }
         let concepts = expander.concepts(query);
+        let w = expander.weights;
         let neutral = idx.fields.neutral_body();
         let phrase = |t: &str| -> Box<dyn Query> {
             let words = crate::text::folded_words(t);
@@ -241,7 +237,7 @@ impl QueryPlan {
             }
         };
         let mut lessons_qp = QueryParser::for_index(&idx.index, vec![idx.fields.lessons]);
-        lessons_qp.set_field_boost(idx.fields.lessons, LESSONS_BOOST);
+        lessons_qp.set_field_boost(idx.fields.lessons, w.lessons);
         let mut clauses = Vec::new();
         for c in &concepts {
             let mut alts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, phrase(&c.text))];
@@ -250,21 +246,21 @@ impl QueryPlan {
                 alts.push((Occur::Should, lessons_qp.parse_query_lenient(&format!("\"{words}\"")).0));
             }
             for syn in &c.alts.synonyms {
-                alts.push((Occur::Should, Box::new(BoostQuery::new(phrase(syn), SYNONYM_BOOST))));
+                alts.push((Occur::Should, Box::new(BoostQuery::new(phrase(syn), w.synonym))));
             }
             for path in &c.alts.facets {
                 let fam = family_of(path).unwrap_or("");
                 if let (Some(field), Ok(facet)) = (idx.fields.facet(fam), Facet::from_text(path)) {
                     let tq = TermQuery::new(Term::from_facet(field, &facet), IndexRecordOption::Basic);
-                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(tq), FACET_SCORE))));
+                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(tq), w.facet))));
                 }
             }
             if c.words == 1 && !c.optional {
-                let w = crate::text::fold(&c.text);
-                let d = typo_distance(&w);
-                if d > 0 && w.chars().all(char::is_alphabetic) {
-                    let fq = FuzzyTermQuery::new(Term::from_field_text(neutral, &w), d, true);
-                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fq), TYPO_SCORE))));
+                let word = crate::text::fold(&c.text);
+                let d = typo_distance(&word);
+                if d > 0 && word.chars().all(char::is_alphabetic) {
+                    let fq = FuzzyTermQuery::new(Term::from_field_text(neutral, &word), d, true);
+                    alts.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fq), w.typo))));
                 }
             }
             clauses.push((!c.optional, Box::new(BooleanQuery::new(alts)) as Box<dyn Query>));
@@ -278,10 +274,10 @@ impl QueryPlan {
             concepts.iter().filter(|c| !c.optional).flat_map(|c| crate::text::folded_words(&c.text)).collect();
         let proximity = (content.len() >= 2).then(|| {
             let mut p = QueryParser::for_index(&idx.index, vec![neutral]);
-            p.set_field_boost(neutral, PROXIMITY_BOOST);
+            p.set_field_boost(neutral, w.proximity);
             p.parse_query_lenient(&format!("\"{}\"~{PROXIMITY_SLOP}", content.join(" "))).0
         });
-        Some(QueryPlan { clauses, proximity, concepts })
+        Some(QueryPlan { clauses, all_words_boost: w.all_words, proximity, concepts })
     }
 
     /// Documents with every required concept.
@@ -300,7 +296,7 @@ impl QueryPlan {
     /// Documents with any concept, those with all of them far ahead.
     fn any(&self) -> Box<dyn Query> {
         let mut v: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Should, Box::new(BoostQuery::new(self.all(), ALL_WORDS_BOOST)))];
+            vec![(Occur::Should, Box::new(BoostQuery::new(self.all(), self.all_words_boost)))];
         v.extend(self.clauses.iter().map(|(_, q)| (Occur::Should, q.box_clone())));
         if let Some(p) = &self.proximity {
             v.push((Occur::Should, p.box_clone()));
@@ -420,10 +416,9 @@ pub fn search(
             found = f;
         }
     }
-    let did_you_mean = match &plan {
-        Some(p) if found.0 < FULL_PAGE / 2 => p.suggestion(idx, &searcher, &req.query),
-        _ => None,
-    };
+    // A word the index has never seen is most likely misspelt, however many documents the
+    // typo matching found.
+    let did_you_mean = plan.as_ref().and_then(|p| p.suggestion(idx, &searcher, &req.query));
     let (total, top, facets) = found;
 
     let hits = build_hits(idx, &searcher, &*text_query, top)?;
