@@ -183,11 +183,11 @@ fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
     );
     let docs = tmp.path().join("docs");
     let places = ["Kisumu", "Mzuzu", "Gulu", "Tamale", "Kaolack", "Dodoma", "Nakuru", "Wajir", "Kasese", "Lira"];
-    for i in 0..160 {
+    for i in 0..600 {
         let place = places[i % places.len()];
         note(
             &docs,
-            &format!("f{:02}/note-{i:03}.md", i / 20),
+            &format!("f{:02}/note-{i:03}.md", i / 50),
             &format!(
                 "Visit {i} to {place}: the handpump committee met and the mechanic replaced the rods. {}",
                 "The caretaker kept the records and the tariff was collected monthly. ".repeat(20)
@@ -198,12 +198,12 @@ fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
     std::fs::copy(util::corpus().join(pdf), docs.join("report.pdf")).unwrap();
     let clean = tmp.path().join("clean");
     let v = index(Some(&cfg), &clean, &[s(&docs)]);
-    assert_eq!(v["indexed"], 161, "{v}");
+    assert_eq!(v["indexed"], 601, "{v}");
     let expected = contents(&clean);
 
     let idx = tmp.path().join("idx");
     let mut kills = 0;
-    for delay_ms in [60u64, 150, 250, 400, 600] {
+    for delay_ms in [40u64, 100, 200, 350, 600] {
         let mut child = Command::new(util::bin())
             .args(["--config", s(&cfg), "index", "--json", "--index", s(&idx), s(&docs)])
             .stdout(Stdio::null())

@@ -81,7 +81,11 @@ pub struct Candidate {
 }
 
 fn display_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    if cfg!(unix) {
+        p.to_string_lossy().into_owned()
+    } else {
+        p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
 }
 
 /// The state of a file on disk (hash unknown).
@@ -125,52 +129,96 @@ pub fn walk(
             add_file(canon_root, canon_root, display, opts, found, errors);
             continue;
         }
-        let walker = walkdir::WalkDir::new(canon_root)
-            .follow_links(opts.follow_symlinks)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                if e.depth() == 0 {
-                    return true;
+        let mut linked = std::collections::HashSet::new();
+        walk_dir(canon_root, canon_root, "", skip.as_deref(), opts, &mut linked, found, errors);
+    }
+}
+
+/// Walks one folder with walkdir, which reads file types from the directory listing (no `stat`
+/// per entry): symbolic links are not followed by walkdir but here, so that a regular file costs
+/// one `stat` only. A link to a file is indexed under its canonical path; a link to a folder is
+/// walked unless it leads back to a folder above it or to one already walked (a loop).
+#[allow(clippy::too_many_arguments)]
+fn walk_dir(
+    dir: &Path,
+    canon_dir: &Path,
+    rel_prefix: &str,
+    skip: Option<&Path>,
+    opts: &WalkOptions,
+    linked: &mut std::collections::HashSet<PathBuf>,
+    found: &mut dyn FnMut(Candidate),
+    errors: &mut Vec<FileError>,
+) {
+    let dir_len = dir.as_os_str().len();
+    // Paths below `dir` start with its bytes and a separator: slicing is much cheaper than
+    // `strip_prefix`, which compares component by component, for every file of an archive.
+    let below = move |p: &Path| -> String {
+        let b = p.as_os_str().as_encoded_bytes();
+        if b.len() > dir_len && b.starts_with(dir.as_os_str().as_encoded_bytes()) {
+            String::from_utf8_lossy(b[dir_len..].strip_prefix(b"/").unwrap_or(&b[dir_len..])).into_owned()
+        } else {
+            display_path(p.strip_prefix(dir).unwrap_or(p))
+        }
+    };
+    let rel_of = |p: &Path| -> String {
+        let r = below(p);
+        if rel_prefix.is_empty() {
+            r
+        } else if r.is_empty() {
+            rel_prefix.to_string()
+        } else {
+            format!("{rel_prefix}/{r}")
+        }
+    };
+    let walker = walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        if !opts.hidden && e.file_name().as_encoded_bytes().starts_with(b".") {
+            return false;
+        }
+        if e.file_type().is_dir() {
+            if skip.is_some_and(|s| e.path() == s) {
+                return false;
+            }
+            let rel = rel_of(e.path());
+            return !opts.exclude.is_match(&rel) && !opts.exclude.is_match(format!("{rel}/"));
+        }
+        true
+    });
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                // Below a canonical folder, a path without links is canonical.
+                let rel = rel_of(e.path());
+                if dir == canon_dir {
+                    add_file(e.path(), e.path(), rel, opts, found, errors);
+                } else {
+                    add_file(e.path(), &canon_dir.join(below(e.path())), rel, opts, found, errors);
                 }
-                let name = e.file_name().to_string_lossy();
-                if !opts.hidden && name.starts_with('.') {
-                    return false;
+            }
+            Ok(e) if e.file_type().is_symlink() && opts.follow_symlinks => {
+                let Ok(target) = std::fs::canonicalize(e.path()) else { continue }; // dangling
+                if target.is_file() {
+                    add_file(e.path(), &target, rel_of(e.path()), opts, found, errors);
+                } else if target.is_dir() {
+                    let here = canon_dir.join(below(e.path()));
+                    let loops = here.starts_with(&target) || skip.is_some_and(|s| target.starts_with(s));
+                    if loops || !linked.insert(target.clone()) {
+                        tracing::debug!(path = ?e.path(), "symbolic link loop skipped");
+                        continue;
+                    }
+                    walk_dir(e.path(), &target, &rel_of(e.path()), skip, opts, linked, found, errors);
                 }
-                if skip.as_deref().is_some_and(|s| e.path() == s || e.path().starts_with(s)) {
-                    return false;
-                }
-                if e.file_type().is_dir() {
-                    let rel = display_path(e.path().strip_prefix(canon_root).unwrap_or(e.path()));
-                    return !opts.exclude.is_match(&rel) && !opts.exclude.is_match(format!("{rel}/"));
-                }
-                true
-            });
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let rel = display_path(e.path().strip_prefix(canon_root).unwrap_or(e.path()));
-                    // Paths below the canonical root are canonical unless a link was followed.
-                    let canon = if e.path_is_symlink() {
-                        std::fs::canonicalize(e.path()).unwrap_or_else(|_| e.path().to_path_buf())
-                    } else {
-                        e.path().to_path_buf()
-                    };
-                    add_file(e.path(), &canon, rel, opts, found, errors);
-                }
-                Ok(_) => {}
-                Err(e) if e.loop_ancestor().is_some() => {
-                    // A symbolic link back to a folder above: its content is walked already.
-                    tracing::debug!(path = ?e.path(), "symbolic link loop skipped");
-                }
-                Err(e) => {
-                    let path = e.path().map(|p| display_path(p.strip_prefix(canon_root).unwrap_or(p)));
-                    let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
-                    errors.push(FileError {
-                        path: path.unwrap_or_else(|| display_path(&root.given)),
-                        error: format!("cannot read: {reason}"),
-                    });
-                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e.path().map(&rel_of);
+                let reason = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                errors.push(FileError {
+                    path: path.unwrap_or_else(|| rel_prefix.to_string()),
+                    error: format!("cannot read: {reason}"),
+                });
             }
         }
     }
