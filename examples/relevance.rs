@@ -243,15 +243,21 @@ fn main() {
     }
     let kinds = ["keyword", "acronym", "typo", "cross-language", "conceptual"];
     println!("{} judged queries, {}", queries.len(), qfile.display());
-    print!("| system | nDCG@10 | MRR |");
+    print!("| system | nDCG@10 | MRR | nDCG@10 without conceptual |");
     for k in kinds {
         print!(" nDCG {k} |");
     }
     println!();
-    println!("|---|---|---|{}", "---|".repeat(kinds.len()));
+    println!("|---|---|---|---|{}", "---|".repeat(kinds.len()));
     for (name, rankings) in &systems {
         let (ndcg, mrr) = score(&queries, rankings);
-        print!("| {name} | {ndcg:.3} | {mrr:.3} |");
+        let (q, r): (Vec<JudgedQuery>, Vec<Vec<String>>) = queries
+            .iter()
+            .zip(rankings)
+            .filter(|(q, _)| !q.kind.iter().any(|x| x == "conceptual"))
+            .map(|(q, r)| (q.clone(), r.clone()))
+            .unzip();
+        print!("| {name} | {ndcg:.3} | {mrr:.3} | {:.3} ({}) |", score(&q, &r).0, q.len());
         for k in kinds {
             let (q, r): (Vec<JudgedQuery>, Vec<Vec<String>>) = queries
                 .iter()
