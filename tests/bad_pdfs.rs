@@ -111,3 +111,18 @@ fn a_folder_of_broken_pdfs_never_stops_the_run() {
     let (_, r) = util::run_json(&["search", "--index", s(&tmp.path().join("idx")), "--json", "inverters"]);
     assert_eq!(r["total"], 2, "good-1 and the empty-password copy are searchable: {r}");
 }
+
+/// Rotated text (a landscape table, a vertical label) reads as lines, not a letter per line.
+#[test]
+fn rotated_text_reads_as_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = b"BT /F1 12 Tf 0 1 -1 0 300 100 Tm (Borehole yields fell in the dry season) Tj ET \
+BT /F1 12 Tf 72 700 Td (An upright line) Tj ET";
+    let path = tmp.path().join("rotated.pdf");
+    std::fs::write(&path, pdf::assemble(&pdf::one_page(content, "", "[0 0 612 792]"))).unwrap();
+    let (code, rec) = util::run_json(&["inspect", "--json", s(&path)]);
+    assert_eq!(code, 0, "{rec}");
+    let text = rec["pages"][0]["text"].as_str().unwrap();
+    assert!(text.lines().any(|l| l.contains("Borehole yields fell in the dry season")), "{text}");
+    assert!(text.contains("An upright line"), "{text}");
+}

@@ -513,11 +513,16 @@ impl<'d> Walker<'d> {
             if chunk.len() == 1 && code == 32 {
                 tx += st.tw * st.th;
             }
-            let x = trm[4];
-            let y = trm[5];
+            // Positions along the baseline's direction, so that rotated text (a landscape table,
+            // a vertical label) makes lines as horizontal text does.
+            let len = (trm[0] * trm[0] + trm[1] * trm[1]).sqrt();
+            let (ux, uy) = if len > 0.0 && len.is_finite() { (trm[0] / len, trm[1] / len) } else { (1.0, 0.0) };
+            let x = trm[4] * ux + trm[5] * uy;
+            let y = trm[5] * ux - trm[4] * uy;
             let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
             let end = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
+            let end_x = end[4] * ux + end[5] * uy;
             // The same glyph drawn again at the same place (fake bold, typewriter effects) counts once.
             let tol = size.max(1.0) * 0.15;
             let duplicate = self
@@ -527,7 +532,7 @@ impl<'d> Walker<'d> {
                 .take(8)
                 .any(|g| g.text == text && (g.x - x).abs() < tol && (g.y - y).abs() < tol);
             if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() && !duplicate {
-                self.glyphs.push(Glyph { text, x, y, end_x: end[4], size });
+                self.glyphs.push(Glyph { text, x, y, end_x, size });
             }
         }
     }
