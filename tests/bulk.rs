@@ -172,8 +172,9 @@ fn archives_patterns_hidden_files_and_link_loops() {
     assert!(keys.iter().all(|k| k.ends_with(".md")), "{keys:?}");
 }
 
-/// Kills real runs with SIGKILL at several moments: each time the index opens and searches (the
-/// last commit), and the run that follows completes it to exactly what a clean run gives.
+/// Kills real runs with SIGKILL at several moments (the first while the index is being created):
+/// each time the index opens and searches (the last commit), and the run that follows completes
+/// it to exactly what a clean run gives.
 #[test]
 fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -203,16 +204,22 @@ fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
 
     let idx = tmp.path().join("idx");
     let mut kills = 0;
-    for delay_ms in [40u64, 100, 200, 350, 600] {
+    let mut early = Vec::new();
+    for delay_ms in [10u64, 40, 100, 200, 350, 600] {
         let mut child = Command::new(util::bin())
             .args(["--config", s(&cfg), "index", "--json", "--index", s(&idx), s(&docs)])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
-            kills += 1;
+        match child.try_wait().unwrap() {
+            None => kills += 1,
+            Some(status) => {
+                let mut err = String::new();
+                let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
+                early.push(format!("{delay_ms} ms: {status}: {err}"));
+            }
         }
         unsafe {
             libc::kill(child.id() as i32, libc::SIGKILL);
@@ -225,7 +232,7 @@ fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
             assert_eq!(code, 0, "the index searches after a kill at {delay_ms} ms");
         }
     }
-    assert!(kills >= 2, "runs were killed mid-way ({kills})");
+    assert!(kills >= 2, "runs were killed mid-way ({kills}); finished before: {early:?}");
     let v = index(Some(&cfg), &idx, &[s(&docs)]);
     assert_eq!(v["failed"], 0, "{v}");
     assert_eq!(contents(&idx), expected, "the completed index equals a clean run's");

@@ -189,13 +189,22 @@ impl WashIndex {
                     dir.display()
                 )));
             }
-            let non_empty = std::fs::read_dir(dir)
+            let names: Vec<String> = std::fs::read_dir(dir)
                 .map_err(|e| {
                     Error::Index(format!("cannot read {}: {e}; choose a readable --index directory", dir.display()))
                 })?
-                .next()
-                .is_some();
-            if non_empty {
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect();
+            // A creation killed half-way leaves our version file and tantivy's bookkeeping but no
+            // meta.json: that is ours to finish, not a foreign folder.
+            const LEFTOVERS: [&str; 4] = [VERSION_FILE, ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock"];
+            let half_created =
+                names.iter().any(|n| n == VERSION_FILE) && names.iter().all(|n| LEFTOVERS.contains(&n.as_str()));
+            if half_created {
+                for n in &names {
+                    let _ = std::fs::remove_file(dir.join(n));
+                }
+            } else if !names.is_empty() {
                 return Err(Error::Index(format!(
                     "{} is not empty and holds no wash-lessons index; give an empty or new --index directory",
                     dir.display()
@@ -404,5 +413,15 @@ mod tests {
         std::fs::write(dir.path().join("precious.txt"), "x").unwrap();
         let e = WashIndex::open_or_create(dir.path()).err().unwrap().to_string();
         assert!(e.contains("not empty"), "{e}");
+    }
+
+    #[test]
+    fn a_creation_killed_half_way_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(VERSION_FILE), SCHEMA_VERSION.to_string()).unwrap();
+        std::fs::write(dir.path().join(".tantivy-meta.lock"), "").unwrap();
+        WashIndex::open_or_create(dir.path()).unwrap();
+        assert!(dir.path().join("meta.json").is_file());
+        WashIndex::open(dir.path()).unwrap();
     }
 }
