@@ -515,8 +515,9 @@ impl<'d> Walker<'d> {
             }
             // Positions along the baseline's direction, so that rotated text (a landscape table,
             // a vertical label) makes lines as horizontal text does.
-            let len = (trm[0] * trm[0] + trm[1] * trm[1]).sqrt();
-            let (ux, uy) = if len > 0.0 && len.is_finite() { (trm[0] / len, trm[1] / len) } else { (1.0, 0.0) };
+            // The direction is snapped to the nearest quarter turn when it is within 20 degrees of
+            // it: glyphs jittered on purpose (the typewriter package) keep one frame.
+            let (ux, uy) = baseline_direction(trm[0], trm[1]);
             let x = trm[4] * ux + trm[5] * uy;
             let y = trm[5] * ux - trm[4] * uy;
             let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
@@ -536,6 +537,29 @@ impl<'d> Walker<'d> {
             }
         }
     }
+}
+
+/// The unit vector of a baseline, snapped to the nearest quarter turn when within 20 degrees.
+fn baseline_direction(a: f32, b: f32) -> (f32, f32) {
+    let angle = b.atan2(a);
+    if !angle.is_finite() || (a == 0.0 && b == 0.0) {
+        return (1.0, 0.0);
+    }
+    let quarter = std::f32::consts::FRAC_PI_2;
+    let snapped = (angle / quarter).round() * quarter;
+    let angle = if (angle - snapped).abs() < 20f32.to_radians() { snapped } else { angle };
+    let (s, c) = angle.sin_cos();
+    // Exact axes, so that upright text keeps its coordinates to the bit.
+    let exact = |v: f32| {
+        if v.abs() < 1e-6 {
+            0.0
+        } else if (v.abs() - 1.0).abs() < 1e-6 {
+            v.signum()
+        } else {
+            v
+        }
+    };
+    (exact(c), exact(s))
 }
 
 /// What a page shows: its text line by line, and how many large raster images it draws (a page
@@ -627,6 +651,15 @@ mod tests {
         assert_eq!(t.map[&0x0101], "é");
         assert_eq!(t.map[&0x0102], "fi");
         assert_eq!(t.codespace, vec![(2, 0, 0xFFFF)]);
+    }
+
+    #[test]
+    fn baselines_snap_to_quarter_turns() {
+        assert_eq!(baseline_direction(12.0, 0.0), (1.0, 0.0));
+        assert_eq!(baseline_direction(0.0, 12.0), (0.0, 1.0));
+        assert_eq!(baseline_direction(11.9, 0.6), (1.0, 0.0), "a jittered glyph stays upright");
+        let (x, y) = baseline_direction(1.0, 1.0);
+        assert!((x - y).abs() < 1e-6 && x > 0.7, "45 degrees stays 45 degrees");
     }
 
     #[test]
