@@ -84,6 +84,9 @@ pub struct Config {
     pub synonyms: Vec<Vec<String>>,
     /// Where the configuration came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
+    /// `false` when only `settings.toml` was read ([`Config::discover_settings`]): the taxonomy,
+    /// countries and glossary are empty until [`Config::complete`] reads them.
+    pub complete: bool,
 }
 
 impl Config {
@@ -95,6 +98,7 @@ impl Config {
             countries: parse_countries(DEFAULT_COUNTRIES, "countries.toml")?,
             synonyms: parse_synonyms(DEFAULT_SYNONYMS, "synonyms.toml")?,
             source: None,
+            complete: true,
         })
     }
 
@@ -124,7 +128,52 @@ impl Config {
             countries: parse_countries(&c, &cname)?,
             synonyms: parse_synonyms(&y, &yname)?,
             source: Some(dir.to_path_buf()),
+            complete: true,
         })
+    }
+
+    /// Only the settings, found as [`Config::discover`] finds them. An indexing run whose files
+    /// are unchanged, or extracted in worker processes, needs nothing else; reading and
+    /// compiling the taxonomy is most of the start-up time of a run with nothing to do.
+    pub fn discover_settings(dir: Option<&Path>) -> Result<Config> {
+        let dir = match dir {
+            Some(d) => {
+                if !d.is_dir() {
+                    return Err(Error::Config(format!("{} is not a directory", d.display())));
+                }
+                Some(d.to_path_buf())
+            }
+            None => Some(PathBuf::from("index-config")).filter(|l| l.join("taxonomy.toml").is_file()),
+        };
+        let settings = match &dir {
+            Some(d) => match std::fs::read_to_string(d.join("settings.toml")) {
+                Ok(s) => parse_settings(&s, &d.join("settings.toml").display().to_string())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    parse_settings(DEFAULT_SETTINGS, "settings.toml (built-in)")?
+                }
+                Err(e) => return Err(Error::Config(format!("cannot read {}: {e}", d.join("settings.toml").display()))),
+            },
+            None => parse_settings(DEFAULT_SETTINGS, "settings.toml")?,
+        };
+        Ok(Config {
+            settings,
+            taxonomy: Taxonomy::default(),
+            countries: Vec::new(),
+            synonyms: Vec::new(),
+            source: dir,
+            complete: false,
+        })
+    }
+
+    /// The whole configuration: this one if complete, else read from the same place.
+    pub fn complete(&self) -> Result<std::borrow::Cow<'_, Config>> {
+        if self.complete {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        Ok(std::borrow::Cow::Owned(match &self.source {
+            Some(d) => Config::load_dir(d)?,
+            None => Config::builtin()?,
+        }))
     }
 
     /// `dir` when given; else `./index-config` when it exists; else the built-in defaults.
@@ -347,7 +396,7 @@ struct TaxonomyFile {
 }
 
 /// `[defaults]` of taxonomy.toml.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     /// Evidence needed for a tag.
@@ -463,7 +512,7 @@ impl FacetDef {
 }
 
 /// The loaded taxonomy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Taxonomy {
     /// Scoring defaults.
     pub defaults: Defaults,

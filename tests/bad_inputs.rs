@@ -93,6 +93,15 @@ fn unwritable_index_or_bad_config_is_fatal_with_advice() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("settings.toml") && err.contains("line"), "{err}");
+
+    // A broken taxonomy is read only when there is something to extract, and then stops the run.
+    let cfg2 = tmp.path().join("cfg2");
+    std::fs::create_dir(&cfg2).unwrap();
+    std::fs::write(cfg2.join("taxonomy.toml"), "version = 1\n[[facet]]\npath = 5\n").unwrap();
+    let out = util::run(&["--config", s(&cfg2), "index", "--index", s(&tmp.path().join("i2")), s(&util::corpus())]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("taxonomy.toml"), "{err}");
 }
 
 fn is_root() -> bool {

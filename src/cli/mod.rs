@@ -82,7 +82,16 @@ pub fn main() -> i32 {
         })
     };
     match cli.command {
-        Command::Index(a) => config().map(|c| index::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
+        Command::Index(a) => {
+            match Config::discover_settings(cli.config.as_deref()) {
+                // The rest of the configuration is read (and checked) only when there is work.
+                Ok(c) => index::run(a, &c, cli.config.as_deref()),
+                Err(e) => {
+                    eprintln!("error: {e}\nFix the file named above (or run without --config to use the built-in configuration).");
+                    exit::FATAL
+                }
+            }
+        }
         Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),

@@ -368,6 +368,9 @@ pub fn run_with(
     if !todo.is_empty() {
         open_writer(&mut writer)?;
     }
+    // The taxonomy is read and checked only now that there is something to extract (workers read
+    // their own copy; a broken taxonomy stops the run here with its own message).
+    let full = if todo.is_empty() { None } else { Some(config.complete()?) };
     let bar = progress::Progress::new(opts.progress, todo.len() as u64, total_bytes);
     if let Some(w) = writer.as_mut() {
         let commit_every = s.index.commit_every.max(1);
@@ -381,7 +384,7 @@ pub fn run_with(
             match &opts.isolation {
                 None => {
                     // Compiled only here: with workers, each worker compiles its own.
-                    let enricher = Enricher::new(config);
+                    let enricher = Enricher::new(full.as_deref().unwrap_or(config));
                     let limits = Limits::from(&s.extract);
                     scope.spawn(move || {
                         (0..todo.len()).into_par_iter().for_each_with(tx, |tx, i| {
