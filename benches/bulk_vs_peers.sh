@@ -6,7 +6,7 @@
 #   benches/bulk_vs_peers.sh [N_FILES]          default 10000
 #   SCALE=100000 benches/bulk_vs_peers.sh       = benches/scale_memory.sh 100000 (ours only, RSS curve)
 #
-# Environment: BENCH_DIR (work folder, default /tmp/bulk-bench; its archive/, work/ and results/
+# Environment: BENCH_DIR (work folder, default /tmp/bulk-bench; its archive/, runs/ and results/
 # are replaced), MAX_PDFS (copy only that many of the PDFs, evenly spaced: for quick tests, e.g.
 # MAX_PDFS=20 benches/bulk_vs_peers.sh 300; without it an N below the ~750 PDFs gives PDFs only),
 # SEED (archive seed), OURS_CONFIG (a configuration folder for wash-lessons; default: the built-in
@@ -74,12 +74,12 @@ want() { case " $TOOLS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 RES="$BENCH_DIR/results"
 ARCHIVE="$BENCH_DIR/archive"
 if [ "$TOOLS" = "ours ours_ocr recoll omega" ] || [ ! -d "$ARCHIVE" ]; then
-  rm -rf "$BENCH_DIR/archive" "$BENCH_DIR/work" "$BENCH_DIR/results"
+  rm -rf "$BENCH_DIR/archive" "$BENCH_DIR/runs" "$BENCH_DIR/results"
   gen_args=("$ARCHIVE" --files "$N" --seed "$SEED")
   [ -n "${MAX_PDFS:-}" ] && gen_args+=(--max-pdfs "$MAX_PDFS")
   /usr/bin/time -f 'archive built in %e s' python3 benches/gen_archive.py "${gen_args[@]}"
 fi
-mkdir -p "$BENCH_DIR/work" "$RES"
+mkdir -p "$BENCH_DIR/runs" "$RES"
 echo "archive: $(du -sh "$ARCHIVE" | cut -f1), $(find "$ARCHIVE" -type f | wc -l) files"
 
 # measure LABEL OK_CODES CMD...: runs CMD in the current folder, times it into $RES/LABEL.time,
@@ -98,10 +98,10 @@ measure() {
 }
 
 fresh_copy() { # TOOL -> prints the path of a fresh copy of the archive for TOOL
-  rm -rf "$BENCH_DIR/work/$1"
-  mkdir -p "$BENCH_DIR/work/$1"
-  cp -a "$ARCHIVE" "$BENCH_DIR/work/$1/archive"
-  echo "$BENCH_DIR/work/$1/archive"
+  rm -rf "$BENCH_DIR/runs/$1"
+  mkdir -p "$BENCH_DIR/runs/$1"
+  cp -a "$ARCHIVE" "$BENCH_DIR/runs/$1/archive"
+  echo "$BENCH_DIR/runs/$1/archive"
 }
 
 mutate() { python3 "$REPO/benches/gen_archive.py" --mutate "$1" --percent 1 --seed "$SEED" >"$RES/$2.mutate"; cat "$RES/$2.mutate" >&2; }
@@ -112,7 +112,7 @@ record() { echo "$2" >"$RES/$1.$3"; }
 # --- wash-lessons ---
 # Twice: with OCR off, like the peers, which index the text layer only (the comparison), and with
 # OCR on as shipped (scanned pages rendered and read by tesseract when installed).
-OCR_OFF_CFG="$BENCH_DIR/work/ocr-off-config"
+OCR_OFF_CFG="$BENCH_DIR/runs/ocr-off-config"
 rm -rf "$OCR_OFF_CFG" && mkdir -p "$OCR_OFF_CFG"
 cp "${OURS_CONFIG:-$REPO/index-config}"/*.toml "$OCR_OFF_CFG/"
 python3 - "$OCR_OFF_CFG/settings.toml" <<'PY'
@@ -127,12 +127,12 @@ run_ours() { # KEY CONFIG_DIR_OR_EMPTY
   local key=$1 A IDX
   echo "wash-lessons ($key)" >&2
   A=$(fresh_copy "$key")
-  IDX="$BENCH_DIR/work/$key/index"
+  IDX="$BENCH_DIR/runs/$key/index"
   local cfg=()
   [ -n "$2" ] && cfg=(--config "$2")
-  ours_docs() { (cd "$BENCH_DIR/work" && "$BIN" stats --json --index "$IDX") | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents"])'; }
+  ours_docs() { (cd "$BENCH_DIR/runs" && "$BIN" stats --json --index "$IDX") | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents"])'; }
   (
-    cd "$BENCH_DIR/work"
+    cd "$BENCH_DIR/runs"
     measure "$key.full" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A"
     measure "$key.nochange" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A"
   )
@@ -140,7 +140,7 @@ run_ours() { # KEY CONFIG_DIR_OR_EMPTY
   record "$key" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failed"])' "$RES/$key.full.out")" failures
   record "$key" "$(du -sk "$IDX" | cut -f1)" size
   mutate "$A" "$key"
-  (cd "$BENCH_DIR/work" && measure "$key.change" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A")
+  (cd "$BENCH_DIR/runs" && measure "$key.change" "0 2" "$BIN" "${cfg[@]}" index --json --index "$IDX" "$A")
   record "$key" "$(ours_docs)" docs_after
 }
 want ours && run_ours ours "$OCR_OFF_CFG"
@@ -150,7 +150,7 @@ want ours_ocr && run_ours ours_ocr "${OURS_CONFIG:-}"
 if want recoll; then
 echo "recoll" >&2
 A=$(fresh_copy recoll)
-CONF="$BENCH_DIR/work/recoll/conf"
+CONF="$BENCH_DIR/runs/recoll/conf"
 mkdir -p "$CONF"
 printf 'topdirs = %s\ndbdir = %s\nnoaspell = 1\n' "$A" "$CONF/xapiandb" >"$CONF/recoll.conf"
 recoll_docs() { # documents in the db, less folder entries and failed-file placeholders ($1)
@@ -176,7 +176,7 @@ fi
 if want omega; then
 echo "omindex" >&2
 A=$(fresh_copy omega)
-DB="$BENCH_DIR/work/omega/db"
+DB="$BENCH_DIR/runs/omega/db"
 omega_docs() { "$DELVE" "$DB" | sed -n 's/^number of documents = //p'; }
 measure omega.full "0" omindex --overwrite --db "$DB" --url / -Mmd:text/plain "$A"
 record omega "$(omega_docs)" docs
@@ -188,7 +188,7 @@ measure omega.change "0" omindex --db "$DB" --url / -Mmd:text/plain "$A"
 record omega "$(omega_docs)" docs_after
 fi
 
-FILES_AFTER=$(find "$BENCH_DIR/work/recoll/archive" -type f | wc -l)
+FILES_AFTER=$(find "$BENCH_DIR/runs/recoll/archive" -type f | wc -l)
 python3 - "$RES" "$N" "$FILES_AFTER" <<'EOF'
 import os, sys
 res, n, files_after = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -217,6 +217,15 @@ fn omega(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Option<Vec<Vec<S
     )
 }
 
+/// The queries `keep` accepts, with their rankings.
+fn subset(
+    queries: &[JudgedQuery],
+    rankings: &[Vec<String>],
+    keep: impl Fn(&JudgedQuery) -> bool,
+) -> (Vec<JudgedQuery>, Vec<Vec<String>>) {
+    queries.iter().zip(rankings).filter(|(q, _)| keep(q)).map(|(q, r)| (q.clone(), r.clone())).unzip()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let misses = args.iter().any(|a| a == "--misses");
@@ -251,20 +260,10 @@ fn main() {
     println!("|---|---|---|---|{}", "---|".repeat(kinds.len()));
     for (name, rankings) in &systems {
         let (ndcg, mrr) = score(&queries, rankings);
-        let (q, r): (Vec<JudgedQuery>, Vec<Vec<String>>) = queries
-            .iter()
-            .zip(rankings)
-            .filter(|(q, _)| !q.kind.iter().any(|x| x == "conceptual"))
-            .map(|(q, r)| (q.clone(), r.clone()))
-            .unzip();
+        let (q, r) = subset(&queries, rankings, |q| !q.kind.iter().any(|x| x == "conceptual"));
         print!("| {name} | {ndcg:.3} | {mrr:.3} | {:.3} ({}) |", score(&q, &r).0, q.len());
         for k in kinds {
-            let (q, r): (Vec<JudgedQuery>, Vec<Vec<String>>) = queries
-                .iter()
-                .zip(rankings)
-                .filter(|(q, _)| q.kind.iter().any(|x| x == k))
-                .map(|(q, r)| (q.clone(), r.clone()))
-                .unzip();
+            let (q, r) = subset(&queries, rankings, |q| q.kind.iter().any(|x| x == k));
             print!(" {:.3} ({}) |", score(&q, &r).0, q.len());
         }
         println!();

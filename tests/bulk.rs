@@ -36,7 +36,7 @@ fn index(cfg: Option<&Path>, idx: &Path, extra: &[&str]) -> serde_json::Value {
 fn contents(idx: &Path) -> BTreeMap<String, String> {
     let i = WashIndex::open(idx).expect("index opens");
     let searcher = i.reader(false).unwrap().searcher();
-    let m = manifest::load(&i, &searcher).unwrap();
+    let m = manifest::load(&searcher).unwrap();
     assert_eq!(searcher.num_docs() as usize, m.len(), "one document per file");
     let root = std::fs::canonicalize(idx.parent().unwrap()).unwrap();
     m.into_iter().map(|(k, e)| (k.strip_prefix(&*root.to_string_lossy()).unwrap_or(&k).to_string(), e.id)).collect()

@@ -99,7 +99,9 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
     }
     // Pages without text that draw a large image are scans: OCR may fill them in later. Pages
     // with neither hold only drawings (or nothing).
-    let scanned: Vec<u32> = empty.iter().copied().filter(|n| !failed.contains(n) && with_images.contains(n)).collect();
+    let failed_set: std::collections::HashSet<u32> = failed.iter().copied().collect();
+    let images: std::collections::HashSet<u32> = with_images.into_iter().collect();
+    let scanned: Vec<u32> = empty.iter().copied().filter(|n| !failed_set.contains(n) && images.contains(n)).collect();
     if pages.iter().all(|p| p.blocks.is_empty()) && scanned.is_empty() {
         warnings.push("no text on any page (drawings or blank pages only): indexed by its metadata".into());
     }

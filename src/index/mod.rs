@@ -272,6 +272,37 @@ impl WashIndex {
         })
     }
 
+    /// The stored document with this id.
+    pub fn find_document(&self, searcher: &tantivy::Searcher, id: &str) -> Result<Option<TantivyDocument>> {
+        let q = tantivy::query::TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
+        let top = searcher.search(&q, &tantivy::collector::TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, addr)) => Ok(Some(searcher.doc(*addr)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The record of a stored document, without its pages.
+    pub fn stored_record(&self, doc: &TantivyDocument) -> Result<Record> {
+        use tantivy::schema::Value;
+        let json = doc.get_first(self.fields.record).and_then(|v| v.as_str()).unwrap_or("");
+        serde_json::from_str(json)
+            .map_err(|e| Error::Index(format!("stored record unreadable ({e}); re-index the file")))
+    }
+
+    /// The record of a stored document, pages included.
+    pub fn full_record(&self, doc: &TantivyDocument) -> Result<Record> {
+        use tantivy::schema::Value;
+        let mut record = self.stored_record(doc)?;
+        record.pages = doc
+            .get_all(self.fields.page)
+            .filter_map(|v| v.as_str())
+            .enumerate()
+            .map(|(i, t)| crate::document::PageText { number: i as u32 + 1, text: t.to_string() })
+            .collect();
+        Ok(record)
+    }
+
     /// The term that identifies a document (the delete key).
     pub fn id_term(&self, id: &str) -> Term {
         Term::from_field_text(self.fields.id, id)

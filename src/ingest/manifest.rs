@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::Searcher;
 
 use crate::error::{Error, Result};
-use crate::index::{FileState, WashIndex};
+use crate::index::FileState;
 
 /// One indexed file.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub struct Entry {
 }
 
 /// Reads the manifest: source key -> entry, from the fast fields of every live document.
-pub fn load(idx: &WashIndex, searcher: &Searcher) -> Result<HashMap<String, Entry>> {
+pub fn load(searcher: &Searcher) -> Result<HashMap<String, Entry>> {
     let mut out = HashMap::new();
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
@@ -52,7 +52,6 @@ pub fn load(idx: &WashIndex, searcher: &Searcher) -> Result<HashMap<String, Entr
             out.insert(key.clone(), Entry { id: ident.clone(), state });
         }
     }
-    let _ = idx;
     Ok(out)
 }
 

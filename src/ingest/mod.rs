@@ -20,13 +20,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
-use tantivy::query::TermQuery;
-use tantivy::schema::IndexRecordOption;
-use tantivy::{IndexWriter, Searcher, TantivyDocument};
+use tantivy::IndexWriter;
 
 use crate::config::Config;
-use crate::document::{PageText, Record};
+use crate::document::Record;
 use crate::enrich::{Enricher, Source};
 use crate::error::{Error, Result};
 use crate::extract::{self, archive, Limits};
@@ -152,29 +149,6 @@ pub fn process_isolated(iso: &Isolation, job: &Job) -> Result<Record> {
     w.process(iso, job).map_err(|(reason, _)| Error::extract(reason))
 }
 
-/// The stored document of an id.
-pub fn find_document(idx: &WashIndex, searcher: &Searcher, id: &str) -> Result<Option<TantivyDocument>> {
-    let q = TermQuery::new(idx.id_term(id), IndexRecordOption::Basic);
-    let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-    match top.first() {
-        Some((_, addr)) => Ok(Some(searcher.doc(*addr)?)),
-        None => Ok(None),
-    }
-}
-
-/// The full record of a stored document, pages included.
-pub fn stored_full_record(idx: &WashIndex, doc: &TantivyDocument) -> Result<Record> {
-    use tantivy::schema::Value;
-    let mut record = crate::search::stored_record(idx, doc)?;
-    record.pages = doc
-        .get_all(idx.fields.page)
-        .filter_map(|v| v.as_str())
-        .enumerate()
-        .map(|(i, t)| PageText { number: i as u32 + 1, text: t.to_string() })
-        .collect();
-    Ok(record)
-}
-
 /// Indexes `roots` into `idx` with the default options (extraction in this process unless
 /// `isolation` is given).
 pub fn run_isolated(
@@ -199,7 +173,7 @@ pub fn run(
 }
 
 /// What the writer thread receives: the candidate and the result of its extraction.
-type Extracted = (usize, Result<Record>);
+type Extracted = (usize, Result<Record>, u64);
 
 /// Indexes `roots` into `idx`.
 pub fn run_with(
@@ -233,7 +207,7 @@ pub fn run_with(
     // 1. Walk, and compare with the manifest.
     let reader = idx.reader(false)?;
     let searcher = reader.searcher();
-    let known = manifest::load(idx, &searcher)?;
+    let known = manifest::load(&searcher)?;
     let mut failures = manifest::load_failures(&idx.dir);
     let mut seen: HashSet<String> = HashSet::new();
     let mut todo: Vec<Candidate> = Vec::new();
@@ -298,9 +272,7 @@ pub fn run_with(
         let old = known.get(&c.key).map(|e| e.state).unwrap_or_default();
         let same = old.size == c.state.size && old.hash != 0 && hash_of(&c).ok() == Some(old.hash);
         if same {
-            if let Some(record) =
-                find_document(idx, &searcher, &id)?.map(|d| stored_full_record(idx, &d)).transpose()?
-            {
+            if let Some(record) = idx.find_document(&searcher, &id)?.map(|d| idx.full_record(&d)).transpose()? {
                 open_writer(&mut writer)?;
                 let w = writer.as_mut().expect("writer");
                 let state = FileState { hash: old.hash, ..c.state };
@@ -334,8 +306,7 @@ pub fn run_with(
                 continue;
             };
             let old = gone.remove(&old_key).expect("gone entry");
-            let Some(mut record) =
-                find_document(idx, &searcher, &old.id)?.map(|d| stored_full_record(idx, &d)).transpose()?
+            let Some(mut record) = idx.find_document(&searcher, &old.id)?.map(|d| idx.full_record(&d)).transpose()?
             else {
                 rest.push(c);
                 continue;
@@ -389,7 +360,8 @@ pub fn run_with(
                     scope.spawn(move || {
                         (0..todo.len()).into_par_iter().for_each_with(tx, |tx, i| {
                             let r = process(&job_of(&todo[i]), &enricher, &limits, &|| {});
-                            let _ = tx.send((i, r));
+                            let h = if r.is_ok() { hash_of(&todo[i]).unwrap_or(0) } else { 0 };
+                            let _ = tx.send((i, r, h));
                         });
                     });
                 }
@@ -414,7 +386,9 @@ pub fn run_with(
                                         Error::extract(reason)
                                     }),
                                 };
-                                if tx.send((i, r)).is_err() {
+                                // Hashed here, beside the extraction, not on the writer thread.
+                                let h = if r.is_ok() { hash_of(c).unwrap_or(0) } else { 0 };
+                                if tx.send((i, r, h)).is_err() {
                                     break;
                                 }
                             }
@@ -423,7 +397,7 @@ pub fn run_with(
                     drop(tx);
                 }
             }
-            for (i, result) in rx {
+            for (i, result, hash) in rx {
                 let c = &todo[i];
                 bytes_done += c.state.size;
                 match result {
@@ -432,7 +406,6 @@ pub fn run_with(
                             continue;
                         }
                         // The hash is kept for move detection; archive members carry their CRC.
-                        let hash = if c.member.is_some() { c.state.hash } else { content_hash(&c.path).unwrap_or(0) };
                         let state = FileState { hash, ..c.state };
                         w.delete_term(idx.id_term(&record.id));
                         if let Err(e) = w.add_document(idx.to_document(&record, state, &served, &c.key)) {

@@ -444,7 +444,7 @@ fn build_hits(
     let mut hits = Vec::with_capacity(top.len());
     for (score, addr) in top {
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let record = stored_record(idx, &doc)?;
+        let record = idx.stored_record(&doc)?;
         let pages: Vec<&str> = doc.get_all(idx.fields.page).filter_map(|v| v.as_str()).collect();
         let facets = TAGGED_FAMILIES.iter().map(|f| (f.to_string(), record.facet_paths(f))).collect();
         hits.push(Hit {
@@ -477,8 +477,8 @@ pub fn similar(idx: &WashIndex, reader: &IndexReader, id: &str, req: &SearchRequ
         return Err(Error::InvalidRequest(format!("limit at most {MAX_LIMIT}, offset at most {MAX_OFFSET}")));
     }
     let searcher = reader.searcher();
-    let Some(doc) = crate::ingest::find_document(idx, &searcher, id)? else { return Ok(None) };
-    let record = stored_record(idx, &doc)?;
+    let Some(doc) = idx.find_document(&searcher, id)? else { return Ok(None) };
+    let record = idx.stored_record(&doc)?;
     let mut text = String::new();
     for p in doc.get_all(idx.fields.page).filter_map(|v| v.as_str()) {
         if text.len() > 200_000 {
@@ -592,12 +592,6 @@ fn execute(
         }
     }
     Ok((total, top, facets))
-}
-
-/// The record stored with a document (pages not included).
-pub fn stored_record(idx: &WashIndex, doc: &TantivyDocument) -> Result<Record> {
-    let json = doc.get_first(idx.fields.record).and_then(|v| v.as_str()).unwrap_or("");
-    serde_json::from_str(json).map_err(|e| Error::Index(format!("stored record unreadable ({e}); re-index the file")))
 }
 
 /// A snippet generator for one body field, and the query's terms in that field.

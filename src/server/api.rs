@@ -11,17 +11,15 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
-use tantivy::collector::TopDocs;
-use tantivy::query::TermQuery;
-use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::schema::Value as _;
 use tantivy::TantivyDocument;
 
 use super::error::ApiError;
 use super::params::search_request;
 use super::AppState;
 use crate::config::check_path_syntax;
-use crate::document::{PageText, Record};
-use crate::search::{facet_trees, search as run_search, stored_record, SearchResponse};
+use crate::document::Record;
+use crate::search::{facet_trees, search as run_search, SearchResponse};
 
 /// Runs blocking engine work off the async threads, at most two tasks per core at a time: with
 /// unbounded concurrency every request shares the cores and all of them finish late; bounded,
@@ -84,25 +82,13 @@ pub(super) fn find(st: &AppState, id: &str) -> Result<Option<TantivyDocument>, A
     if !valid_id(id) {
         return Ok(None);
     }
-    let searcher = st.reader.searcher();
-    let q = TermQuery::new(st.idx.id_term(id), IndexRecordOption::Basic);
-    let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score()).map_err(ApiError::internal)?;
-    match top.first() {
-        Some((_, addr)) => Ok(Some(searcher.doc(*addr).map_err(ApiError::internal)?)),
-        None => Ok(None),
-    }
+    st.idx.find_document(&st.reader.searcher(), id).map_err(ApiError::internal)
 }
 
 /// The record of a stored document, pages included.
 pub(super) fn load_view(st: &AppState, id: &str) -> Result<DocumentView, ApiError> {
     let doc = find(st, id)?.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
-    let mut record = stored_record(&st.idx, &doc).map_err(ApiError::internal)?;
-    record.pages = doc
-        .get_all(st.idx.fields.page)
-        .filter_map(|v| v.as_str())
-        .enumerate()
-        .map(|(i, t)| PageText { number: i as u32 + 1, text: t.to_string() })
-        .collect();
+    let record = st.idx.full_record(&doc).map_err(ApiError::internal)?;
     Ok(DocumentView { file_url: format!("/api/documents/{}/file", record.id), record })
 }
 
