@@ -2,11 +2,13 @@
 //! `corpus-sample/queries.toml` through four systems over corpus-sample, with nDCG@10 and MRR:
 //!
 //! - **baseline**: plain BM25 in tantivy, default tokenizer, title and body, no synonyms, any word;
-//! - **wash-lessons**: the full pipeline (per-language fields, glossary, taxonomy, typos...);
+//! - **wash-lessons keyword / semantic / hybrid**: the full pipeline (per-language fields,
+//!   glossary, taxonomy, typos...), by words, by meaning (passage vectors of USE multilingual v3;
+//!   needs `wash-lessons model install`) and the two fused;
 //! - **recoll**: `recollq` over an index built by `recollindex` (when installed);
 //! - **omega**: Xapian Omega's `quest` over a database built by `omindex` (when installed).
 //!
-//!   cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses]
+//!   cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses] [--tune] [--tune-fusion]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +19,7 @@ use tantivy::schema::{Schema, Value, STORED, STRING, TEXT};
 use tantivy::{doc, Index, TantivyDocument};
 use wash_lessons::eval::{load_queries, score, JudgedQuery};
 use wash_lessons::index::WashIndex;
-use wash_lessons::search::{search, Expander, SearchRequest};
+use wash_lessons::search::{search, Expander, Mode, SearchRequest, Semantic};
 use wash_lessons::{ingest, Config};
 
 fn corpus_files(corpus: &Path) -> Vec<(String, PathBuf)> {
@@ -37,6 +39,7 @@ struct Ours {
     idx: WashIndex,
     reader: tantivy::IndexReader,
     expander: Expander,
+    semantic: Option<Semantic>,
 }
 
 impl Ours {
@@ -44,16 +47,23 @@ impl Ours {
         let config = Config::discover(None).unwrap();
         let idx = WashIndex::open_or_create(&tmp.join("ours")).unwrap();
         ingest::run(&idx, &config, &[corpus.to_path_buf()], &|e| eprintln!("{}: {}", e.path, e.error)).unwrap();
+        let path = wash_lessons::model::configured_path();
+        let model = wash_lessons::model::Model::load_if_present(&path).unwrap();
+        if model.is_none() {
+            eprintln!("no model at {} (wash-lessons model install): semantic and hybrid skipped", path.display());
+        }
+        ingest::embed::run(&idx, model.as_ref(), 60, false).unwrap();
         let reader = idx.reader(false).unwrap();
-        Ours { idx, reader, expander: Expander::new(&config) }
+        Ours { idx, reader, expander: Expander::new(&config), semantic: model.map(Semantic::new) }
     }
 
-    fn rank(&self, queries: &[JudgedQuery]) -> Vec<Vec<String>> {
+    fn rank(&self, queries: &[JudgedQuery], mode: Mode) -> Vec<Vec<String>> {
         queries
             .iter()
             .map(|q| {
-                let req = SearchRequest { query: q.text.clone(), limit: 10, ..SearchRequest::default() };
-                search(&self.idx, &self.reader, &req, &self.expander)
+                let req =
+                    SearchRequest { query: q.text.clone(), limit: 10, mode: Some(mode), ..SearchRequest::default() };
+                search(&self.idx, &self.reader, &req, &self.expander, self.semantic.as_ref())
                     .unwrap()
                     .hits
                     .into_iter()
@@ -76,7 +86,7 @@ fn tune(ours: &mut Ours, queries: &[JudgedQuery]) {
     ];
     for round in 0..2 {
         for (name, values) in grid {
-            let mut best = (score(queries, &ours.rank(queries)).0, None);
+            let mut best = (score(queries, &ours.rank(queries, Mode::Keyword)).0, None);
             let keep = ours.expander.weights;
             for &v in *values {
                 let mut w = keep;
@@ -89,13 +99,64 @@ fn tune(ours: &mut Ours, queries: &[JudgedQuery]) {
                     _ => w.all_words = v,
                 }
                 ours.expander.weights = w;
-                let n = score(queries, &ours.rank(queries)).0;
+                let n = score(queries, &ours.rank(queries, Mode::Keyword)).0;
                 if n > best.0 + 1e-9 {
                     best = (n, Some(w));
                 }
             }
             ours.expander.weights = best.1.unwrap_or(keep);
             println!("round {round} {name}: nDCG@10 {:.4} with {:?}", best.0, ours.expander.weights);
+        }
+    }
+}
+
+/// Whether a query is one of those meaning is for: conceptual or cross-language.
+fn meaning_query(q: &JudgedQuery) -> bool {
+    q.kind.iter().any(|k| k == "conceptual" || k == "cross-language")
+}
+
+/// nDCG@10 of the fused ranking on the conceptual and cross-language queries and on the rest.
+fn fusion_scores(ours: &Ours, queries: &[JudgedQuery]) -> (f64, f64, f64) {
+    let r = ours.rank(queries, Mode::Hybrid);
+    let (mq, mr) = subset(queries, &r, meaning_query);
+    let (rq, rr) = subset(queries, &r, |q| !meaning_query(q));
+    (score(queries, &r).0, score(&mq, &mr).0, score(&rq, &rr).0)
+}
+
+/// Coordinate search over the fusion weights: the best overall nDCG@10 that keeps the queries
+/// without conceptual or cross-language kind at or above keyword search.
+fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
+    let (rq, rr) = subset(queries, &ours.rank(queries, Mode::Keyword), |q| !meaning_query(q));
+    let floor = score(&rq, &rr).0;
+    println!("keyword search on the other queries: {floor:.4}");
+    let grid: &[(&str, &[f32])] = &[
+        ("semantic", &[0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0]),
+        ("k", &[1.0, 3.0, 5.0, 10.0, 20.0, 40.0, 60.0]),
+        ("cross_language", &[0.0, 0.25, 0.5, 1.0, 2.0, 4.0]),
+        ("min_similarity", &[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]),
+    ];
+    for round in 0..2 {
+        for (name, values) in grid {
+            let keep = ours.semantic.as_ref().unwrap().fusion;
+            let (a, m, r) = fusion_scores(ours, queries);
+            let mut best = (if r + 1e-9 >= floor { a } else { 0.0 }, keep);
+            for &v in *values {
+                let mut f = keep;
+                match *name {
+                    "semantic" => f.semantic = v,
+                    "k" => f.k = v,
+                    "cross_language" => f.cross_language = v,
+                    _ => f.min_similarity = v,
+                }
+                ours.semantic.as_mut().unwrap().fusion = f;
+                let (a, m, r) = fusion_scores(ours, queries);
+                println!("    {name}={v}: all {a:.4}, conceptual+cross-language {m:.4}, rest {r:.4}");
+                if r + 1e-9 >= floor && a > best.0 + 1e-9 {
+                    best = (a, f);
+                }
+            }
+            ours.semantic.as_mut().unwrap().fusion = best.1;
+            println!("round {round} {name}: nDCG@10 {:.4} with {:?} (before: {a:.4}/{m:.4}/{r:.4})", best.0, best.1);
         }
     }
 }
@@ -240,8 +301,22 @@ fn main() {
         tune(&mut engine, &queries);
         return;
     }
-    let mut systems: Vec<(&str, Vec<Vec<String>>)> =
-        vec![("baseline (BM25)", baseline(&corpus, &queries)), ("wash-lessons", engine.rank(&queries))];
+    if args.iter().any(|a| a == "--tune-fusion") {
+        if engine.semantic.is_none() {
+            eprintln!("--tune-fusion needs the model");
+            std::process::exit(1);
+        }
+        tune_fusion(&mut engine, &queries);
+        return;
+    }
+    let mut systems: Vec<(&str, Vec<Vec<String>>)> = vec![
+        ("baseline (BM25)", baseline(&corpus, &queries)),
+        ("wash-lessons keyword", engine.rank(&queries, Mode::Keyword)),
+    ];
+    if engine.semantic.is_some() {
+        systems.push(("wash-lessons semantic", engine.rank(&queries, Mode::Semantic)));
+        systems.push(("wash-lessons hybrid", engine.rank(&queries, Mode::Hybrid)));
+    }
     match recoll(&corpus, &queries, tmp.path()) {
         Some(r) => systems.push(("recoll", r)),
         None => eprintln!("recoll not installed (apt-get install recollcmd): skipped"),
@@ -252,16 +327,20 @@ fn main() {
     }
     let kinds = ["keyword", "acronym", "typo", "cross-language", "conceptual"];
     println!("{} judged queries, {}", queries.len(), qfile.display());
-    print!("| system | nDCG@10 | MRR | nDCG@10 without conceptual |");
+    print!("| system | nDCG@10 | MRR | nDCG@10 without conceptual | nDCG conceptual or cross-language | MRR same | nDCG rest |");
     for k in kinds {
         print!(" nDCG {k} |");
     }
     println!();
-    println!("|---|---|---|---|{}", "---|".repeat(kinds.len()));
+    println!("|---|---|---|---|---|---|---|{}", "---|".repeat(kinds.len()));
     for (name, rankings) in &systems {
         let (ndcg, mrr) = score(&queries, rankings);
         let (q, r) = subset(&queries, rankings, |q| !q.kind.iter().any(|x| x == "conceptual"));
         print!("| {name} | {ndcg:.3} | {mrr:.3} | {:.3} ({}) |", score(&q, &r).0, q.len());
+        let (mq, mr) = subset(&queries, rankings, meaning_query);
+        let (rq, rr) = subset(&queries, rankings, |q| !meaning_query(q));
+        let m = score(&mq, &mr);
+        print!(" {:.3} ({}) | {:.3} | {:.3} ({}) |", m.0, mq.len(), m.1, score(&rq, &rr).0, rq.len());
         for k in kinds {
             let (q, r) = subset(&queries, rankings, |q| q.kind.iter().any(|x| x == k));
             print!(" {:.3} ({}) |", score(&q, &r).0, q.len());
@@ -269,7 +348,8 @@ fn main() {
         println!();
     }
     if misses {
-        let (_, ours) = &systems[1];
+        let (name, ours) = systems.iter().find(|(n, _)| *n == "wash-lessons hybrid").unwrap_or(&systems[1]);
+        println!("\n(worst for {name})");
         let mut worst: Vec<(f64, &JudgedQuery, &Vec<String>)> =
             queries.iter().zip(ours).map(|(q, r)| (q.ndcg(r, 10), q, r)).collect();
         worst.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -43,6 +43,9 @@ pub enum Error {
     /// The index directory cannot be created, opened or written.
     #[error("{0}")]
     Index(String),
+    /// The sentence-encoder model is missing, damaged, or cannot be installed.
+    #[error("model: {0}")]
+    Model(String),
     /// An error from tantivy.
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),

@@ -16,6 +16,7 @@
 //!   shape for the command line and the HTTP API.
 //! - [`server`] is the HTTP API and web page (axum); the only place that knows HTTP.
 //! - [`cli`] is the only place that knows clap.
+//! - [`model`] is the multilingual sentence encoder (USE multilingual v3) behind semantic search.
 //! - [`eval`] reads judged queries and computes nDCG and MRR (relevance benchmark and test).
 
 pub mod cli;
@@ -27,6 +28,7 @@ pub mod eval;
 pub mod extract;
 pub mod index;
 pub mod ingest;
+pub mod model;
 pub mod search;
 pub mod server;
 pub mod text;

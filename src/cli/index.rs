@@ -37,6 +37,13 @@ pub struct Args {
     /// With --watch: the quiet time that ends a burst of changes, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     debounce_ms: u64,
+    /// Skip the second phase (passage vectors for semantic search); keyword search is unaffected.
+    #[arg(long)]
+    no_vectors: bool,
+    /// The sentence-encoder model file (default: $WASH_LESSONS_MODEL, else
+    /// .wash-lessons/models/use-multilingual-v3.wlm; see `wash-lessons model install`).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Files and folders to index.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -62,7 +69,27 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
         report: a.report.clone(),
         isolation: super::isolation(config, config_dir),
     };
-    let show = |summary: &ingest::Summary| {
+    let model_path = a.model.clone();
+    let mut model: Option<Option<crate::model::Model>> = None;
+    // The second phase, when the first changed something or left vectors to do.
+    let mut vectors = |summary: &ingest::Summary| -> Option<ingest::embed::EmbedSummary> {
+        let changed = summary.indexed + summary.moved + summary.removed > 0;
+        if a.no_vectors || !(changed || !ingest::embed::complete(&idx)) {
+            return None;
+        }
+        let m = model.get_or_insert_with(|| super::load_model(model_path.as_deref()));
+        if m.is_none() && !changed {
+            return None;
+        }
+        match ingest::embed::run(&idx, m.as_ref(), config.settings.index.commit_every_secs, !json) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: passage vectors: {e} (keyword search is unaffected; the next run tries again)");
+                None
+            }
+        }
+    };
+    let show = |summary: &ingest::Summary, vectors: Option<ingest::embed::EmbedSummary>| {
         if json {
             print_json(&serde_json::json!({
                 "indexed": summary.indexed,
@@ -73,6 +100,7 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
                 "failed_before": summary.failed_before,
                 "errors": summary.errors,
                 "took_ms": summary.took_ms,
+                "vectors": vectors,
             }));
         } else {
             let mut line = format!("{} indexed, {} unchanged", summary.indexed, summary.unchanged);
@@ -87,11 +115,25 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
                 line += &format!(" (and {} that failed before, unchanged: --retry-failed)", summary.failed_before);
             }
             println!("{line} in {:.1} s (index: {})", summary.took_ms as f64 / 1000.0, a.index.display());
+            if let Some(v) = vectors.filter(|v| v.documents + v.removed + v.pending > 0) {
+                let mut line =
+                    format!("vectors: {} documents, {} passages embedded, {} kept", v.documents, v.embedded, v.reused);
+                if v.removed > 0 {
+                    line += &format!(", {} documents' passages removed", v.removed);
+                }
+                if v.pending > 0 {
+                    line += &format!(", {} documents waiting for a model", v.pending);
+                }
+                println!("{line} in {:.1} s", v.took_ms as f64 / 1000.0);
+            }
         }
     };
     if a.watch {
         let debounce = std::time::Duration::from_millis(a.debounce_ms.max(50));
-        let mut after = |s: &ingest::Summary| show(s);
+        let mut after = |s: &ingest::Summary| {
+            let v = vectors(s);
+            show(s, v)
+        };
         return match ingest::watch(&idx, config, &a.paths, &opts, debounce, &on_error, &mut after) {
             Ok(()) => exit::OK,
             Err(e) => fatal(e),
@@ -101,7 +143,8 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
-    show(&summary);
+    let v = vectors(&summary);
+    show(&summary, v);
     if summary.failed > 0 {
         exit::PARTIAL
     } else {

@@ -3,6 +3,7 @@
 
 mod index;
 mod inspect;
+mod model;
 mod search;
 mod serve;
 mod stats;
@@ -51,6 +52,8 @@ enum Command {
     Stats(stats::Args),
     /// Serve the JSON API and the web page.
     Serve(serve::Args),
+    /// Install or check the multilingual sentence encoder used by semantic search.
+    Model(model::Args),
     /// Extraction worker (started by `index` and `serve`; reads requests on stdin).
     #[command(hide = true)]
     Worker,
@@ -95,6 +98,7 @@ pub fn main() -> i32 {
         Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
+        Command::Model(a) => model::run(a),
         Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
         Command::Worker => config().map(|c| worker::run(&c)).unwrap_or(exit::FATAL),
     }
@@ -113,6 +117,26 @@ fn isolation(config: &Config, config_dir: Option<&std::path::Path>) -> Option<cr
         timeout: std::time::Duration::from_secs(e.timeout_secs),
         memory_limit: e.memory_limit_mb << 20,
     })
+}
+
+/// The sentence encoder at `path` (default: [`crate::model::configured_path`]), or None with a
+/// note on stderr: without it, search is by keywords only.
+fn load_model(path: Option<&std::path::Path>) -> Option<crate::model::Model> {
+    let path = path.map(std::path::Path::to_path_buf).unwrap_or_else(crate::model::configured_path);
+    match crate::model::Model::load_if_present(&path) {
+        Ok(Some(m)) => Some(m),
+        Ok(None) => {
+            eprintln!(
+                "note: no sentence-encoder model at {}: search is by keywords only (semantic search needs `wash-lessons model install`)",
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("warning: {e}: search is by keywords only (`wash-lessons model install` repairs it)");
+            None
+        }
+    }
 }
 
 /// Prints an error for a run that cannot work and returns the fatal exit code.

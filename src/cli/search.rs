@@ -36,6 +36,13 @@ pub struct Args {
     /// Lessons like the document with this id (shared facets and vocabulary) instead of a query.
     #[arg(long, value_name = "ID")]
     like: Option<String>,
+    /// keyword, semantic or hybrid (default: hybrid when the sentence-encoder model is installed).
+    #[arg(long, value_name = "MODE")]
+    mode: Option<crate::search::Mode>,
+    /// The sentence-encoder model file (default: $WASH_LESSONS_MODEL, else
+    /// .wash-lessons/models/use-multilingual-v3.wlm).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -62,14 +69,21 @@ pub fn run(a: Args, config: &crate::config::Config) -> i32 {
         sort: if a.newest { Sort::Newest } else { Sort::Relevance },
         limit: a.limit,
         offset: a.offset,
+        mode: a.mode,
+    };
+    // The model is loaded unless keywords were asked for.
+    let semantic = if a.mode == Some(crate::search::Mode::Keyword) {
+        None
+    } else {
+        super::load_model(a.model.as_deref()).map(crate::search::Semantic::new)
     };
     let result = match &a.like {
-        Some(id) => match crate::search::similar(&idx, &reader, id, &req) {
+        Some(id) => match crate::search::similar(&idx, &reader, id, &req, semantic.as_ref()) {
             Ok(Some(r)) => Ok(r),
             Ok(None) => return fatal(format!("no document with id {id:?}")),
             Err(e) => Err(e),
         },
-        None => search(&idx, &reader, &req, &crate::search::Expander::new(config)),
+        None => search(&idx, &reader, &req, &crate::search::Expander::new(config), semantic.as_ref()),
     };
     match result {
         Ok(r) if a.json => print_json(&r),
@@ -90,7 +104,7 @@ fn plain(html: &str) -> String {
 }
 
 fn print_human(r: &SearchResponse) {
-    println!("{} documents match {:?} ({} ms)", r.total, r.query, r.took_ms);
+    println!("{} documents match {:?} ({} search, {} ms)", r.total, r.query, r.mode.as_str(), r.took_ms);
     if let Some(d) = &r.did_you_mean {
         println!("did you mean: {d}");
     }
@@ -98,7 +112,15 @@ fn print_human(r: &SearchResponse) {
     for (i, h) in r.hits.iter().enumerate() {
         let year = h.year.map(|y| y.to_string()).unwrap_or_else(|| "----".into());
         println!("{:>2}. {} ({}, {}, {})", i + 1, h.title, year, h.language, h.countries.join(" "));
-        println!("    {}  [{}]  score {:.2}", h.path, h.format, h.score);
+        let how: Vec<&str> = h
+            .matched_by
+            .iter()
+            .map(|m| match m {
+                crate::search::MatchedBy::Keyword => "words",
+                crate::search::MatchedBy::Meaning => "meaning",
+            })
+            .collect();
+        println!("    {}  [{}]  score {:.3}, found by {}", h.path, h.format, h.score, how.join(" and "));
         let tags: Vec<&str> = h.facets.values().flatten().map(|s| s.as_str()).collect();
         if !tags.is_empty() {
             println!("    tags: {}", tags.join(", "));

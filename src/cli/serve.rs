@@ -32,6 +32,10 @@ pub struct Args {
     /// Folder indexed when the index is missing or empty. Default: ./corpus-sample.
     #[arg(long, value_name = "DIR")]
     sample: Option<PathBuf>,
+    /// The sentence-encoder model file (default: $WASH_LESSONS_MODEL, else
+    /// .wash-lessons/models/use-multilingual-v3.wlm). Without it, search is by keywords only.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
 }
 
 fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
@@ -55,6 +59,7 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         Err(e) => return fatal(e),
     };
     let empty = idx.reader(false).map(|r| r.searcher().num_docs() == 0).unwrap_or(true);
+    let model = super::load_model(a.model.as_deref());
     if empty {
         match sample_dir(a.sample.clone()) {
             Some(dir) => {
@@ -78,10 +83,31 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     if options.api_token.is_none() {
         tracing::info!("no API token: the write API (uploads, deletions) is off");
     }
-    let state = match AppState::new(idx, config.clone(), options) {
+    let vectors_pending = model.is_some() && !ingest::embed::complete(&idx);
+    let state = match AppState::new(idx, config.clone(), options, model.map(crate::search::Semantic::new)) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
+    if vectors_pending {
+        // Passage vectors for documents that lack them, in the background: keyword search (and
+        // meaning, for the documents done) answers meanwhile; uploads wait for it.
+        let st = state.clone();
+        std::thread::spawn(move || {
+            let _guard = st.write_lock.blocking_lock();
+            let sem = st.semantic.as_ref().expect("model present");
+            tracing::info!("computing passage vectors for semantic search");
+            match ingest::embed::run(&st.idx, Some(&sem.model), st.config.settings.index.commit_every_secs, false) {
+                Ok(s) => tracing::info!(
+                    documents = s.documents,
+                    passages = s.embedded,
+                    ms = s.took_ms,
+                    "passage vectors ready"
+                ),
+                Err(e) => tracing::warn!(error = %e, "passage vectors failed; keyword search is unaffected"),
+            }
+            let _ = st.reader.reload();
+        });
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fatal(e),

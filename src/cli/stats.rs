@@ -42,7 +42,11 @@ pub fn run(a: Args) -> i32 {
         Err(e) => return fatal(e),
     };
     let last_run = crate::ingest::manifest::load_last_run(&idx.dir);
-    let stats = Stats { documents: searcher.num_docs(), facets, last_run };
+    let documents = match idx.document_count(&searcher) {
+        Ok(n) => n,
+        Err(e) => return fatal(e),
+    };
+    let stats = Stats { documents, facets, last_run };
     if a.json {
         print_json(&stats);
         return exit::OK;

@@ -7,6 +7,7 @@
 pub mod countries;
 pub mod dates;
 pub mod language;
+pub mod passages;
 pub mod tagger;
 
 use std::collections::BTreeMap;

@@ -21,8 +21,10 @@ use crate::config::{ALL_FAMILIES, TRIGGER_LANGUAGES};
 use crate::document::Record;
 use crate::error::{Error, Result};
 
+pub mod vectors;
+
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 const VERSION_FILE: &str = "wash-lessons.version";
 
 /// Size, modification time and content hash of an indexed file (the manifest entry stored in
@@ -69,6 +71,12 @@ pub struct Fields {
     /// Facet fields by family (context, technology, failure_cause, approach, language, doctype,
     /// country, format).
     pub facets: Vec<(String, Field)>,
+    /// Passage documents: the id of the document the passage belongs to (raw, fast).
+    pub passage_of: Field,
+    /// Passage documents: the version of that document they were computed from (fast).
+    pub passage_version: Field,
+    /// Passage documents: page, byte range, text hash and int8 vector (see [`vectors`]).
+    pub passage: Field,
 }
 
 impl Fields {
@@ -125,6 +133,11 @@ pub fn field_languages() -> Vec<String> {
     TRIGGER_LANGUAGES.iter().map(|s| s.to_string()).chain(std::iter::once("neutral".to_string())).collect()
 }
 
+/// Matches every document and no passage document.
+pub fn documents_query() -> tantivy::query::ExistsQuery {
+    tantivy::query::ExistsQuery::new("id".to_string(), false)
+}
+
 /// Builds the schema.
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -160,9 +173,30 @@ pub fn schema() -> (Schema, Fields) {
         .iter()
         .map(|fam| (fam.to_string(), b.add_facet_field(fam, FacetOptions::default().set_stored())))
         .collect();
+    let passage_of = b.add_text_field("passage_of", STRING | FAST);
+    let passage_version = b.add_u64_field("passage_version", FAST);
+    let passage = b.add_bytes_field("passage", FAST);
     (
         b.build(),
-        Fields { id, path, title, titles, bodies, page, lessons, record, year, size, mtime, hash, source, facets },
+        Fields {
+            id,
+            path,
+            title,
+            titles,
+            bodies,
+            page,
+            lessons,
+            record,
+            year,
+            size,
+            mtime,
+            hash,
+            source,
+            facets,
+            passage_of,
+            passage_version,
+            passage,
+        },
     )
 }
 
@@ -301,6 +335,26 @@ impl WashIndex {
             .map(|(i, t)| crate::document::PageText { number: i as u32 + 1, text: t.to_string() })
             .collect();
         Ok(record)
+    }
+
+    /// Live documents (passage documents, which carry vectors, are not counted).
+    pub fn document_count(&self, searcher: &tantivy::Searcher) -> Result<u64> {
+        Ok(searcher.search(&documents_query(), &tantivy::collector::Count)? as u64)
+    }
+
+    /// The term that identifies the passages of a document (their delete key).
+    pub fn passage_term(&self, id: &str) -> Term {
+        Term::from_field_text(self.fields.passage_of, id)
+    }
+
+    /// A passage document: one passage of document `parent` (at `version`), encoded by
+    /// [`vectors::encode`].
+    pub fn passage_document(&self, parent: &str, version: u64, blob: &[u8]) -> TantivyDocument {
+        let mut d = TantivyDocument::new();
+        d.add_text(self.fields.passage_of, parent);
+        d.add_u64(self.fields.passage_version, version);
+        d.add_bytes(self.fields.passage, blob);
+        d
     }
 
     /// The term that identifies a document (the delete key).

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::extract::{self, archive, Limits};
 use crate::index::{FileState, WashIndex};
 
+pub mod embed;
 pub mod manifest;
 mod progress;
 pub mod walk;

@@ -4,7 +4,7 @@
 //! where the words occur, and facet counts for drill-down. One result shape for the command
 //! line and the HTTP API; no HTTP types here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery,
-    TermQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -21,12 +21,15 @@ use tantivy::{DocAddress, IndexReader, Order, Searcher, TantivyDocument, Term};
 use crate::config::{check_path_syntax, family_of, ALL_FAMILIES, TAGGED_FAMILIES};
 use crate::document::Record;
 use crate::error::{Error, Result};
+use crate::index::vectors::PassageMatch;
 use crate::index::WashIndex;
 
 pub mod expand;
+pub mod hybrid;
 
 pub use expand::Expander;
 use expand::{typo_candidates, typo_distance, Concept};
+pub use hybrid::{Fusion, Mode, Semantic};
 
 /// Most hits one request may ask for.
 pub const MAX_LIMIT: usize = 100;
@@ -70,6 +73,10 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Hits skipped (at most [`MAX_OFFSET`]).
     pub offset: usize,
+    /// keyword, semantic or hybrid; default hybrid when the sentence-encoder model is
+    /// installed, else keyword.
+    #[serde(default)]
+    pub mode: Option<Mode>,
 }
 
 /// A highlighted passage.
@@ -106,6 +113,33 @@ pub struct Hit {
     pub score: f32,
     /// Highlighted passages.
     pub snippets: Vec<Snippet>,
+    /// How the document was found: by the query's words (or their synonyms and facets), by
+    /// meaning (a passage near the query), or both.
+    pub matched_by: Vec<MatchedBy>,
+    /// The passage nearest in meaning to the query, when it was found by meaning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passage: Option<PassageHit>,
+}
+
+/// A way a hit was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    /// The words of the query, their synonyms, facets or near spellings.
+    Keyword,
+    /// A passage close in meaning (sentence vectors).
+    Meaning,
+}
+
+/// The passage of a hit nearest in meaning to the query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PassageHit {
+    /// Its page (null for formats without pages).
+    pub page: Option<u32>,
+    /// Its text (plain, cut to 400 characters).
+    pub text: String,
+    /// Cosine similarity with the query.
+    pub similarity: f32,
 }
 
 /// A facet value and how many matching documents carry it.
@@ -122,6 +156,8 @@ pub struct FacetCount {
 pub struct SearchResponse {
     /// The query as given.
     pub query: String,
+    /// How it was searched.
+    pub mode: Mode,
     /// Matching documents in all.
     pub total: usize,
     /// Whether every hit holds all the words of the query. When fewer than ten documents do,
@@ -349,12 +385,13 @@ fn closest_term(searcher: &Searcher, field: tantivy::schema::Field, word: &str) 
     best.into_iter().min_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1))).map(|(t, _)| t)
 }
 
-/// Runs a search.
+/// Runs a search. `semantic` is the sentence encoder with the passage vectors, when installed.
 pub fn search(
     idx: &WashIndex,
     reader: &IndexReader,
     req: &SearchRequest,
     expander: &Expander,
+    semantic: Option<&Semantic>,
 ) -> Result<SearchResponse> {
     let start = Instant::now();
     if req.limit > MAX_LIMIT {
@@ -371,7 +408,134 @@ pub fn search(
             return Err(Error::InvalidRequest(format!("year_min {a} is after year_max {b}")));
         }
     }
+    let mode = match (req.mode, semantic) {
+        (None, Some(_)) => Mode::Hybrid,
+        (None, None) | (Some(Mode::Keyword), _) => Mode::Keyword,
+        (Some(m), Some(_)) => m,
+        (Some(m), None) => {
+            return Err(Error::InvalidRequest(format!(
+                "mode {} needs the sentence-encoder model, which is not installed here (`wash-lessons model install`); \
+                 use mode=keyword",
+                m.as_str()
+            )))
+        }
+    };
     let searcher = reader.searcher();
+    let (filters, filter_paths) = request_filters(idx, req)?;
+    let plan = QueryPlan::new(idx, expander, &req.query);
+    // An empty query lists documents: there is no meaning to compare.
+    let mode = if plan.is_none() { Mode::Keyword } else { mode };
+    let sem = semantic.filter(|_| mode != Mode::Keyword);
+
+    if let Some(sem) = sem {
+        let query_vector = sem.model.embed_one(&req.query);
+        let sdocs = hybrid::semantic_docs(idx, &searcher, sem, &query_vector, &filters, &sem.fusion, None)?;
+        let depth = (req.offset + req.limit).max(KEYWORD_DEPTH);
+        let kw = match (&plan, mode) {
+            (Some(p), Mode::Hybrid) => {
+                let deep = SearchRequest { offset: 0, limit: depth, sort: Sort::Relevance, ..req.clone() };
+                Some(keyword(idx, &searcher, &deep, p, &filters, &filter_paths)?)
+            }
+            _ => None,
+        };
+        let keyword_list: Vec<(String, DocAddress, String)> = kw
+            .as_ref()
+            .map(|k| {
+                k.found
+                    .1
+                    .iter()
+                    .filter_map(|(_, a)| {
+                        Some((
+                            hybrid::doc_id(&searcher, *a)?,
+                            *a,
+                            hybrid::doc_language(&searcher, *a).unwrap_or_default(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fused = hybrid::fuse(&keyword_list, &sdocs, hybrid::query_language(&req.query), &sem.fusion);
+        // Totals and facet counts over documents found either way.
+        let meaning: Box<dyn Query> =
+            Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
+        let union: Box<dyn Query> = match &kw {
+            Some(k) => {
+                Box::new(BooleanQuery::new(vec![(Occur::Should, k.query.box_clone()), (Occur::Should, meaning)]))
+            }
+            None => meaning,
+        };
+        let newest = req.sort == Sort::Newest;
+        let counting = SearchRequest { limit: if newest { req.limit } else { 0 }, ..req.clone() };
+        let (total, newest_top, facets) = execute(&searcher, &counting, &*union, &filters, &filter_paths)?;
+        let by_addr: HashMap<DocAddress, &hybrid::Fused> = fused.iter().map(|f| (f.addr, f)).collect();
+        let top: Vec<(f32, DocAddress)> = if newest {
+            newest_top
+        } else {
+            fused.iter().skip(req.offset).take(req.limit).map(|f| (f.score, f.addr)).collect()
+        };
+        let extras: HashMap<DocAddress, Extra> = top
+            .iter()
+            .map(|(_, a)| {
+                let f = by_addr.get(a);
+                let extra = Extra {
+                    keyword: f.is_some_and(|f| f.keyword) || (f.is_none() && kw.is_some()),
+                    passage: f.and_then(|f| f.passage.clone()),
+                };
+                (*a, extra)
+            })
+            .collect();
+        let snippet_query: Box<dyn Query> = match &kw {
+            Some(k) => k.query.box_clone(),
+            None => Box::new(BooleanQuery::new(Vec::new())),
+        };
+        let hits = build_hits(idx, &searcher, &*snippet_query, top, &extras)?;
+        let did_you_mean =
+            plan.as_ref().filter(|_| mode == Mode::Hybrid).and_then(|p| p.suggestion(idx, &searcher, &req.query));
+        return Ok(SearchResponse {
+            query: req.query.clone(),
+            mode,
+            total,
+            all_words: kw.as_ref().is_none_or(|k| k.all_words),
+            did_you_mean,
+            took_ms: start.elapsed().as_millis() as u64,
+            hits,
+            facets,
+        });
+    }
+
+    let (text_query, found, all_words) = match &plan {
+        None => {
+            let q: Box<dyn Query> = Box::new(crate::index::documents_query());
+            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+            (q, f, true)
+        }
+        Some(p) => {
+            let k = keyword(idx, &searcher, req, p, &filters, &filter_paths)?;
+            (k.query, k.found, k.all_words)
+        }
+    };
+    // A word the index has never seen is most likely misspelt, however many documents the
+    // typo matching found.
+    let did_you_mean = plan.as_ref().and_then(|p| p.suggestion(idx, &searcher, &req.query));
+    let (total, top, facets) = found;
+    let hits = build_hits(idx, &searcher, &*text_query, top, &HashMap::new())?;
+    Ok(SearchResponse {
+        query: req.query.clone(),
+        mode: Mode::Keyword,
+        total,
+        all_words,
+        did_you_mean,
+        took_ms: start.elapsed().as_millis() as u64,
+        hits,
+        facets,
+    })
+}
+
+/// Documents the keyword side ranks for fusion (more when the page asked for is deeper).
+const KEYWORD_DEPTH: usize = 100;
+
+/// The filters of a request as zero-score queries, and the facet paths among them.
+fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<(Vec<Box<dyn Query>>, Vec<String>)> {
     let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut filter_paths: Vec<String> = Vec::new();
     for f in &req.filters {
@@ -391,54 +555,60 @@ pub fn search(
         let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
         filters.push(Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)));
     }
-    // Documents with all the concepts of the query. When fewer than a page of them exist,
-    // documents with some of them follow, ranked below those that have them all.
+    Ok((filters, filter_paths))
+}
+
+/// The keyword side of a search.
+struct KeywordFound {
+    query: Box<dyn Query>,
+    found: Found,
+    all_words: bool,
+}
+
+/// Documents with all the concepts of the query. When fewer than a page of them exist,
+/// documents with some of them follow, ranked below those that have them all.
+fn keyword(
+    idx: &WashIndex,
+    searcher: &Searcher,
+    req: &SearchRequest,
+    plan: &QueryPlan,
+    filters: &[Box<dyn Query>],
+    filter_paths: &[String],
+) -> Result<KeywordFound> {
+    let _ = idx;
+    let mut query = plan.all();
+    let mut found = execute(searcher, req, &*query, filters, filter_paths)?;
     let mut all_words = true;
-    let plan = QueryPlan::new(idx, expander, &req.query);
-    let (mut text_query, mut found) = match &plan {
-        None => {
-            let q: Box<dyn Query> = Box::new(AllQuery);
-            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
-            (q, f)
-        }
-        Some(p) => {
-            let q = p.all();
-            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
-            (q, f)
-        }
-    };
-    if let Some(p) = plan.as_ref().filter(|_| found.0 < FULL_PAGE) {
-        let q = p.any();
-        let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+    if found.0 < FULL_PAGE {
+        let q = plan.any();
+        let f = execute(searcher, req, &*q, filters, filter_paths)?;
         if f.0 > found.0 {
             all_words = false;
-            text_query = q;
+            query = q;
             found = f;
         }
     }
-    // A word the index has never seen is most likely misspelt, however many documents the
-    // typo matching found.
-    let did_you_mean = plan.as_ref().and_then(|p| p.suggestion(idx, &searcher, &req.query));
-    let (total, top, facets) = found;
-
-    let hits = build_hits(idx, &searcher, &*text_query, top)?;
-    Ok(SearchResponse {
-        query: req.query.clone(),
-        total,
-        all_words,
-        did_you_mean,
-        took_ms: start.elapsed().as_millis() as u64,
-        hits,
-        facets,
-    })
+    Ok(KeywordFound { query, found, all_words })
 }
 
-/// The hits of the top documents, with their snippets.
+/// How a hit was found, beyond the keyword query.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    keyword: bool,
+    passage: Option<PassageMatch>,
+}
+
+/// Longest passage text shown with a hit, in characters.
+const PASSAGE_CHARS: usize = 400;
+
+/// The hits of the top documents, with their snippets; `extras` says how each was found (absent:
+/// by keywords).
 fn build_hits(
     idx: &WashIndex,
     searcher: &Searcher,
     query: &dyn Query,
     top: Vec<(f32, DocAddress)>,
+    extras: &HashMap<DocAddress, Extra>,
 ) -> Result<Vec<Hit>> {
     let mut snippets = Snippets::new(searcher, query, idx);
     let mut hits = Vec::with_capacity(top.len());
@@ -447,8 +617,30 @@ fn build_hits(
         let record = idx.stored_record(&doc)?;
         let pages: Vec<&str> = doc.get_all(idx.fields.page).filter_map(|v| v.as_str()).collect();
         let facets = TAGGED_FAMILIES.iter().map(|f| (f.to_string(), record.facet_paths(f))).collect();
+        let extra = extras.get(&addr).cloned().unwrap_or(Extra { keyword: true, passage: None });
+        let paged = record.format.has_pages();
+        let passage = extra.passage.as_ref().and_then(|p| {
+            let text = pages.get((p.page as usize).checked_sub(1)?)?.get(p.start as usize..p.end as usize)?;
+            Some(PassageHit {
+                page: paged.then_some(p.page),
+                text: cut_chars(&crate::text::squash_ws(text), PASSAGE_CHARS),
+                similarity: (p.score * 1000.0).round() / 1000.0,
+            })
+        });
+        let mut snips = snippets.best(&record, &pages);
+        // A document found by meaning alone has no highlighted words: its passage is the snippet.
+        if let Some(p) = passage.as_ref().filter(|_| !snips.iter().any(|s| s.html.contains("<mark>"))) {
+            snips = vec![Snippet { html: escape_html(&p.text), page: p.page }];
+        }
+        let mut matched_by = Vec::new();
+        if extra.keyword {
+            matched_by.push(MatchedBy::Keyword);
+        }
+        if passage.is_some() {
+            matched_by.push(MatchedBy::Meaning);
+        }
         hits.push(Hit {
-            snippets: snippets.best(&record, &pages),
+            snippets: snips,
             id: record.id,
             title: record.title,
             path: record.path,
@@ -459,9 +651,21 @@ fn build_hits(
             doctype: record.doctype,
             facets,
             score,
+            matched_by,
+            passage,
         });
     }
     Ok(hits)
+}
+
+/// The first `max` characters of `s`, cut at a word, with an ellipsis when cut.
+fn cut_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{}…", &cut[..at])
 }
 
 /// Weights of shared facets in "more like this", per family (shared vocabulary adds the rest).
@@ -471,7 +675,16 @@ const SIMILAR_FACETS: [(&str, f32); 4] =
 /// Lessons like document `id`: sharing its technology, context and failure causes (facets) and
 /// its vocabulary (the most telling words of its text, in its language's field). `None` when no
 /// document has that id. Filters and paging of `req` apply; its query is ignored.
-pub fn similar(idx: &WashIndex, reader: &IndexReader, id: &str, req: &SearchRequest) -> Result<Option<SearchResponse>> {
+///
+/// With passage vectors, documents whose passages are near the mean of this document's passages
+/// are fused in (as in hybrid search), so that a French report can be like an English one.
+pub fn similar(
+    idx: &WashIndex,
+    reader: &IndexReader,
+    id: &str,
+    req: &SearchRequest,
+    semantic: Option<&Semantic>,
+) -> Result<Option<SearchResponse>> {
     let start = Instant::now();
     if req.limit > MAX_LIMIT || req.offset > MAX_OFFSET {
         return Err(Error::InvalidRequest(format!("limit at most {MAX_LIMIT}, offset at most {MAX_OFFSET}")));
@@ -490,7 +703,7 @@ pub fn similar(idx: &WashIndex, reader: &IndexReader, id: &str, req: &SearchRequ
     let field = idx.fields.body(&record.language);
     let mlt = tantivy::query::MoreLikeThisQuery::builder()
         .with_min_doc_frequency(1)
-        .with_max_doc_frequency((searcher.num_docs() / 3).max(2))
+        .with_max_doc_frequency((idx.document_count(&searcher)? as u64 / 3).max(2))
         .with_min_term_frequency(2)
         .with_max_query_terms(30)
         .with_min_word_length(4)
@@ -507,18 +720,44 @@ pub fn similar(idx: &WashIndex, reader: &IndexReader, id: &str, req: &SearchRequ
     }
     clauses.push((Occur::MustNot, Box::new(TermQuery::new(idx.id_term(id), IndexRecordOption::Basic))));
     let query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
-    let mut filters: Vec<Box<dyn Query>> = Vec::new();
-    let mut filter_paths = Vec::new();
-    for f in &req.filters {
-        let (path, q) = parse_filter(idx, f)?;
-        filter_paths.push(path);
-        filters.push(q);
-    }
+    let (filters, filter_paths) = request_filters(idx, req)?;
     let plain = SearchRequest { sort: Sort::Relevance, ..req.clone() };
-    let (total, top, facets) = execute(&searcher, &plain, &*query, &filters, &filter_paths)?;
-    let hits = build_hits(idx, &searcher, &*query, top)?;
+    let centroid = match semantic {
+        Some(sem) => sem.vectors.centroid(&searcher, id)?,
+        None => None,
+    };
+    let (mode, total, top, facets, extras) = match (semantic, centroid) {
+        (Some(sem), Some(c)) => {
+            let sdocs = hybrid::semantic_docs(idx, &searcher, sem, &c, &filters, &sem.fusion, Some(id))?;
+            let deep = SearchRequest { offset: 0, limit: (req.offset + req.limit).max(KEYWORD_DEPTH), ..plain.clone() };
+            let (_, kw_top, _) = execute(&searcher, &deep, &*query, &filters, &filter_paths)?;
+            let keyword_list: Vec<(String, DocAddress, String)> =
+                kw_top.iter().filter_map(|(_, a)| Some((hybrid::doc_id(&searcher, *a)?, *a, String::new()))).collect();
+            let fused = hybrid::fuse(&keyword_list, &sdocs, None, &sem.fusion);
+            let meaning: Box<dyn Query> =
+                Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
+            let union = BooleanQuery::new(vec![(Occur::Should, query.box_clone()), (Occur::Should, meaning)]);
+            let counting = SearchRequest { limit: 0, ..plain.clone() };
+            let (total, _, facets) = execute(&searcher, &counting, &union, &filters, &filter_paths)?;
+            let top: Vec<(f32, DocAddress)> =
+                fused.iter().skip(req.offset).take(req.limit).map(|f| (f.score, f.addr)).collect();
+            let extras = fused
+                .iter()
+                .skip(req.offset)
+                .take(req.limit)
+                .map(|f| (f.addr, Extra { keyword: f.keyword, passage: f.passage.clone() }))
+                .collect();
+            (Mode::Hybrid, total, top, facets, extras)
+        }
+        _ => {
+            let (total, top, facets) = execute(&searcher, &plain, &*query, &filters, &filter_paths)?;
+            (Mode::Keyword, total, top, facets, HashMap::new())
+        }
+    };
+    let hits = build_hits(idx, &searcher, &*query, top, &extras)?;
     Ok(Some(SearchResponse {
         query: format!("like:{id}"),
+        mode,
         total,
         all_words: false,
         did_you_mean: None,

@@ -40,7 +40,10 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// `GET /api/search`.
 pub async fn search(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<SearchResponse>, ApiError> {
     let req = search_request(q.as_deref())?;
-    let resp = blocking(move || run_search(&st.idx, &st.reader, &req, &st.expander).map_err(ApiError::from)).await?;
+    let resp = blocking(move || {
+        run_search(&st.idx, &st.reader, &req, &st.expander, st.semantic.as_ref()).map_err(ApiError::from)
+    })
+    .await?;
     Ok(Json(resp))
 }
 
@@ -53,7 +56,7 @@ pub async fn similar(
     let req = search_request(q.as_deref())?;
     let resp = blocking(move || {
         let found = if valid_id(&id) {
-            crate::search::similar(&st.idx, &st.reader, &id, &req).map_err(ApiError::from)?
+            crate::search::similar(&st.idx, &st.reader, &id, &req, st.semantic.as_ref()).map_err(ApiError::from)?
         } else {
             None
         };
@@ -150,19 +153,21 @@ pub async fn facets(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
     blocking(move || {
         let searcher = st.reader.searcher();
         let trees = facet_trees(&searcher).map_err(ApiError::from)?;
-        Ok(Json(json!({"documents": searcher.num_docs(), "facets": trees})))
+        let documents = st.idx.document_count(&searcher).map_err(ApiError::from)?;
+        Ok(Json(json!({"documents": documents, "facets": trees})))
     })
     .await
 }
 
 /// `GET /api/health`.
 pub async fn health(State(st): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "ok", "documents": st.reader.searcher().num_docs()}))
+    let documents = st.idx.document_count(&st.reader.searcher()).unwrap_or(0);
+    Json(json!({"status": "ok", "documents": documents}))
 }
 
 /// `GET /metrics` (Prometheus text).
 pub async fn metrics(State(st): State<AppState>) -> Response {
-    let docs = st.reader.searcher().num_docs();
+    let docs = st.idx.document_count(&st.reader.searcher()).unwrap_or(0);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(docs)).into_response()
 }
 
@@ -351,6 +356,12 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
         .map_err(ApiError::internal)?;
     writer.commit().map_err(ApiError::internal)?;
     drop(writer);
+    // Its passage vectors, so that it is found by meaning too.
+    if let Some(sem) = &st.semantic {
+        if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), 60, false) {
+            tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
+        }
+    }
     st.reader.reload().map_err(ApiError::internal)?;
     Ok(record)
 }
@@ -369,6 +380,7 @@ pub async fn delete(
         let source = doc.get_first(st2.idx.fields.source).and_then(|v| v.as_str()).map(PathBuf::from);
         let mut writer = st2.idx.writer(32).map_err(ApiError::from)?;
         writer.delete_term(st2.idx.id_term(&id));
+        writer.delete_term(st2.idx.passage_term(&id));
         writer.commit().map_err(ApiError::internal)?;
         drop(writer);
         st2.reader.reload().map_err(ApiError::internal)?;

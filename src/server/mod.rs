@@ -70,6 +70,8 @@ pub struct Inner {
     pub write_lock: tokio::sync::Mutex<()>,
     /// Page templates.
     pub templates: minijinja::Environment<'static>,
+    /// The sentence encoder and passage vectors, when the model is installed.
+    pub semantic: Option<crate::search::Semantic>,
 }
 
 /// Shared state, cheap to clone.
@@ -85,7 +87,13 @@ impl Deref for AppState {
 
 impl AppState {
     /// Opens the state over an index.
-    pub fn new(idx: WashIndex, config: Config, options: Options) -> Result<AppState> {
+    /// `semantic`: the sentence encoder, when installed (without it, search is by keywords).
+    pub fn new(
+        idx: WashIndex,
+        config: Config,
+        options: Options,
+        semantic: Option<crate::search::Semantic>,
+    ) -> Result<AppState> {
         let reader = idx.reader(true)?;
         let uploads = idx.dir.join("uploads");
         Ok(AppState(Arc::new(Inner {
@@ -98,6 +106,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             write_lock: tokio::sync::Mutex::new(()),
             templates: ui::templates(),
+            semantic,
             idx,
         })))
     }

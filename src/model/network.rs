@@ -1,0 +1,389 @@
+//! The forward pass of USE multilingual v3, on the CPU.
+//!
+//! Token embeddings (512, stored at 6 bits with a scale and offset per row group) -> one
+//! projection to three 256-wide branches and a layer norm -> per branch, two n-gram convolutions
+//! (windows of 2, 3 and 5 tokens, ReLU, residual) -> layer norm over [embedding | branches] ->
+//! sum over the sentence, projection, scaled by 1/sqrt(length) -> a feed-forward stack with skip
+//! connections -> tanh -> unit length. This is the network of the reference package's numpy
+//! backend, computed the same way: every matrix product is a GEMM over all the tokens of a
+//! micro-batch of sentences, and a window never reaches into the neighbouring sentence.
+
+use std::collections::HashMap;
+
+use super::file::{Tensor, Tensors};
+use crate::{Error, Result};
+
+/// Width of the sentence vectors.
+pub const DIM: usize = 512;
+const EMB: usize = 512;
+const CNN: usize = 256;
+const FEAT: usize = EMB + 3 * CNN;
+const HIDDEN: usize = 320;
+/// Row groups of the quantised embedding table: row r belongs to group r % GROUPS.
+pub const GROUPS: usize = 17;
+/// Bytes of one packed 6-bit embedding row.
+pub const PACKED_ROW: usize = EMB * 6 / 8;
+/// (n-gram order, tokens of left context) of the three branches.
+const ORDERS: [(usize, usize); 3] = [(2, 0), (3, 1), (5, 2)];
+
+/// The weights.
+pub struct Network {
+    emb: Vec<u8>,
+    rows: usize,
+    scale: Vec<f32>,
+    lo: Vec<f32>,
+    proj_w: Vec<f32>,
+    proj_b: Vec<f32>,
+    ln_g_all: Vec<f32>,
+    ln_b_all: Vec<f32>,
+    w1: [Vec<f32>; 3],
+    b1: [Vec<f32>; 3],
+    w2: [Vec<f32>; 3],
+    b2: [Vec<f32>; 3],
+    ln_g: Vec<f32>,
+    ln_b: Vec<f32>,
+    cnn_w: Vec<f32>,
+    cnn_b: Vec<f32>,
+    d0: Vec<f32>,
+    d1: Vec<f32>,
+    p1: Vec<f32>,
+    d2: Vec<f32>,
+    p3: Vec<f32>,
+    d3: Vec<f32>,
+    eps: f32,
+}
+
+impl Network {
+    /// Takes the tensors of a model file, checking every shape.
+    pub fn from_tensors(mut t: Tensors) -> Result<Network> {
+        let mut f = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
+            match t.remove(name) {
+                Some(Tensor::F32 { shape: s, data }) if s == shape => Ok(data),
+                Some(Tensor::F32 { shape: s, .. }) => {
+                    Err(Error::Model(format!("tensor {name} has shape {s:?}, expected {shape:?}")))
+                }
+                Some(_) => Err(Error::Model(format!("tensor {name} is not float32"))),
+                None => Err(Error::Model(format!("tensor {name} is missing"))),
+            }
+        };
+        let scale = f("emb_scale", &[GROUPS])?;
+        let lo = f("emb_lo", &[GROUPS])?;
+        let eps = f("eps", &[1])?[0];
+        let proj_w = f("proj_w", &[EMB, 3 * CNN])?;
+        let proj_b = f("proj_b", &[3 * CNN])?;
+        let ln_g_all = f("ln_g_all", &[3 * CNN])?;
+        let ln_b_all = f("ln_b_all", &[3 * CNN])?;
+        let mut w1: [Vec<f32>; 3] = Default::default();
+        let mut b1: [Vec<f32>; 3] = Default::default();
+        let mut w2: [Vec<f32>; 3] = Default::default();
+        let mut b2: [Vec<f32>; 3] = Default::default();
+        for (i, &(n, _)) in ORDERS.iter().enumerate() {
+            w1[i] = f(&format!("w1_{n}"), &[n * CNN, CNN])?;
+            b1[i] = f(&format!("b1_{n}"), &[CNN])?;
+            w2[i] = f(&format!("w2_{n}"), &[n * CNN, CNN])?;
+            b2[i] = f(&format!("b2_{n}"), &[CNN])?;
+        }
+        let net_rest = (
+            f("ln_g", &[FEAT])?,
+            f("ln_b", &[FEAT])?,
+            f("cnn_w", &[FEAT, DIM])?,
+            f("cnn_b", &[DIM])?,
+            f("d0", &[DIM, HIDDEN])?,
+            f("d1", &[HIDDEN, HIDDEN])?,
+            f("p1", &[DIM, HIDDEN])?,
+            f("d2", &[HIDDEN, DIM])?,
+            f("p3", &[HIDDEN, DIM])?,
+            f("d3", &[DIM, DIM])?,
+        );
+        let (emb, rows) = match t.remove("emb") {
+            Some(Tensor::U8 { shape, data })
+                if shape.len() == 2 && shape[1] == PACKED_ROW && data.len() == shape[0] * PACKED_ROW =>
+            {
+                (data, shape[0])
+            }
+            _ => return Err(Error::Model("tensor emb is missing or not packed 6-bit rows of 512".into())),
+        };
+        let (ln_g, ln_b, cnn_w, cnn_b, d0, d1, p1, d2, p3, d3) = net_rest;
+        Ok(Network {
+            emb,
+            rows,
+            scale,
+            lo,
+            proj_w,
+            proj_b,
+            ln_g_all,
+            ln_b_all,
+            w1,
+            b1,
+            w2,
+            b2,
+            ln_g,
+            ln_b,
+            cnn_w,
+            cnn_b,
+            d0,
+            d1,
+            p1,
+            d2,
+            p3,
+            d3,
+            eps,
+        })
+    }
+
+    /// Rows of the embedding table (the vocabulary size the weights cover).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Writes the dequantised embedding of token `id` into `out` (512 values).
+    fn embedding(&self, id: u32, out: &mut [f32]) {
+        let id = (id as usize).min(self.rows - 1);
+        let g = id % GROUPS;
+        let (scale, lo) = (self.scale[g], self.lo[g]);
+        let packed = &self.emb[id * PACKED_ROW..(id + 1) * PACKED_ROW];
+        for (o, b) in out.chunks_exact_mut(4).zip(packed.chunks_exact(3)) {
+            let v = unpack6(b);
+            for k in 0..4 {
+                o[k] = v[k] as f32 * scale + lo;
+            }
+        }
+    }
+
+    /// Sentence vectors (unit length, `DIM` values each, appended to `out`) of sentences given as
+    /// token ids. All sentences are computed together; callers cut work into micro-batches.
+    pub fn forward(&self, sentences: &[&[u32]], out: &mut Vec<f32>) {
+        let n: usize = sentences.iter().map(|s| s.len()).sum();
+        if sentences.is_empty() {
+            return;
+        }
+        // Sentence bounds of every token.
+        let mut bounds = Vec::with_capacity(n);
+        let mut start = 0;
+        for s in sentences {
+            bounds.extend(std::iter::repeat_n((start, start + s.len()), s.len()));
+            start += s.len();
+        }
+
+        // [raw embedding | branch 2 | branch 3 | branch 5] per token.
+        let mut feats = vec![0f32; n * FEAT];
+        // The projection and its layer norm depend on the token alone: compute them once per
+        // distinct token of the batch.
+        let mut distinct: HashMap<u32, usize> = HashMap::new();
+        let mut slot = Vec::with_capacity(n);
+        let mut order = Vec::new();
+        for &id in sentences.iter().flat_map(|s| s.iter()) {
+            let next = distinct.len();
+            let k = *distinct.entry(id).or_insert_with(|| {
+                order.push(id);
+                next
+            });
+            slot.push(k);
+        }
+        let u = order.len();
+        let mut emb_u = vec![0f32; u * EMB];
+        for (k, &id) in order.iter().enumerate() {
+            self.embedding(id, &mut emb_u[k * EMB..(k + 1) * EMB]);
+        }
+        let mut x_u = vec![0f32; u * 3 * CNN];
+        for row in x_u.chunks_exact_mut(3 * CNN) {
+            row.copy_from_slice(&self.proj_b);
+        }
+        gemm(&emb_u, u, EMB, &self.proj_w, 3 * CNN, &mut x_u, 1.0);
+        for row in x_u.chunks_exact_mut(3 * CNN) {
+            layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
+        }
+        for (t, &k) in slot.iter().enumerate() {
+            feats[t * FEAT..t * FEAT + EMB].copy_from_slice(&emb_u[k * EMB..(k + 1) * EMB]);
+        }
+        drop(emb_u);
+
+        let mut xs = vec![0f32; n * CNN];
+        let mut h = vec![0f32; n * CNN];
+        let mut c2 = vec![0f32; n * CNN];
+        let mut window = vec![0f32; n * 5 * CNN];
+        for (i, &(order_n, left)) in ORDERS.iter().enumerate() {
+            for (t, &k) in slot.iter().enumerate() {
+                xs[t * CNN..(t + 1) * CNN].copy_from_slice(&x_u[k * 3 * CNN + i * CNN..k * 3 * CNN + (i + 1) * CNN]);
+            }
+            let width = order_n * CNN;
+            // h = relu(window(xs) @ w1 + b1) + xs
+            gather(&xs, &bounds, order_n, left, &mut window[..n * width]);
+            fill_rows(&mut h, &self.b1[i]);
+            gemm(&window[..n * width], n, width, &self.w1[i], CNN, &mut h, 1.0);
+            for (hv, xv) in h.iter_mut().zip(&xs) {
+                *hv = hv.max(0.0) + xv;
+            }
+            // c2 = relu(window(h) @ w2 + b2) + h
+            gather(&h, &bounds, order_n, left, &mut window[..n * width]);
+            fill_rows(&mut c2, &self.b2[i]);
+            gemm(&window[..n * width], n, width, &self.w2[i], CNN, &mut c2, 1.0);
+            let off = EMB + i * CNN;
+            for t in 0..n {
+                let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];
+                let (c, hh) = (&c2[t * CNN..(t + 1) * CNN], &h[t * CNN..(t + 1) * CNN]);
+                for j in 0..CNN {
+                    dst[j] = c[j].max(0.0) + hh[j];
+                }
+            }
+        }
+        drop((xs, h, c2, window, x_u));
+
+        for row in feats.chunks_exact_mut(FEAT) {
+            layer_norm(row, &self.ln_g, &self.ln_b, self.eps);
+        }
+        let s = sentences.len();
+        let mut sums = vec![0f32; s * FEAT];
+        let mut t = 0;
+        for (j, sent) in sentences.iter().enumerate() {
+            let dst = &mut sums[j * FEAT..(j + 1) * FEAT];
+            for _ in 0..sent.len() {
+                for (d, v) in dst.iter_mut().zip(&feats[t * FEAT..(t + 1) * FEAT]) {
+                    *d += v;
+                }
+                t += 1;
+            }
+        }
+        drop(feats);
+        let mut mean = vec![0f32; s * DIM];
+        gemm(&sums, s, FEAT, &self.cnn_w, DIM, &mut mean, 0.0);
+        for (j, sent) in sentences.iter().enumerate() {
+            let len = sent.len() as f32;
+            let inv = 1.0 / len.sqrt();
+            for (m, b) in mean[j * DIM..(j + 1) * DIM].iter_mut().zip(&self.cnn_b) {
+                *m = (*m + len * b) * inv;
+            }
+        }
+
+        let mut y0 = vec![0f32; s * HIDDEN];
+        gemm(&mean, s, DIM, &self.d0, HIDDEN, &mut y0, 0.0);
+        relu(&mut y0);
+        let mut y1 = vec![0f32; s * HIDDEN];
+        gemm(&mean, s, DIM, &self.p1, HIDDEN, &mut y1, 0.0);
+        gemm(&y0, s, HIDDEN, &self.d1, HIDDEN, &mut y1, 1.0);
+        relu(&mut y1);
+        let mut y2 = vec![0f32; s * DIM];
+        gemm(&y1, s, HIDDEN, &self.d2, DIM, &mut y2, 0.0);
+        relu(&mut y2);
+        let mut z = vec![0f32; s * DIM];
+        gemm(&y1, s, HIDDEN, &self.p3, DIM, &mut z, 0.0);
+        gemm(&y2, s, DIM, &self.d3, DIM, &mut z, 1.0);
+        for row in z.chunks_exact_mut(DIM) {
+            for v in row.iter_mut() {
+                *v = v.tanh();
+            }
+            let norm2: f32 = row.iter().map(|v| v * v).sum();
+            let inv = 1.0 / norm2.max(self.eps).sqrt();
+            for v in row.iter_mut() {
+                *v *= inv;
+            }
+        }
+        out.extend_from_slice(&z);
+    }
+}
+
+/// Four 6-bit values from three bytes (little end first).
+#[inline]
+pub fn unpack6(b: &[u8]) -> [u8; 4] {
+    [b[0] & 63, (b[0] >> 6) | ((b[1] & 15) << 2), (b[1] >> 4) | ((b[2] & 3) << 4), b[2] >> 2]
+}
+
+/// Three bytes from four 6-bit values; the inverse of [`unpack6`].
+pub fn pack6(v: &[u8]) -> [u8; 3] {
+    [v[0] | (v[1] << 6), (v[1] >> 2) | (v[2] << 4), (v[2] >> 4) | (v[3] << 2)]
+}
+
+/// Row t of `out` = the rows t-left .. t-left+n-1 of `x` side by side; rows outside t's sentence
+/// are zeros.
+fn gather(x: &[f32], bounds: &[(usize, usize)], n: usize, left: usize, out: &mut [f32]) {
+    let width = n * CNN;
+    for (t, &(s, e)) in bounds.iter().enumerate() {
+        let row = &mut out[t * width..(t + 1) * width];
+        for j in 0..n {
+            let dst = &mut row[j * CNN..(j + 1) * CNN];
+            let p = (t + j).checked_sub(left);
+            match p {
+                Some(p) if p >= s && p < e => dst.copy_from_slice(&x[p * CNN..(p + 1) * CNN]),
+                _ => dst.fill(0.0),
+            }
+        }
+    }
+}
+
+fn fill_rows(m: &mut [f32], row: &[f32]) {
+    for r in m.chunks_exact_mut(row.len()) {
+        r.copy_from_slice(row);
+    }
+}
+
+fn relu(v: &mut [f32]) {
+    for x in v {
+        *x = x.max(0.0);
+    }
+}
+
+fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let d = row.len() as f32;
+    let mean = row.iter().sum::<f32>() / d;
+    let mut var = 0.0;
+    for v in row.iter_mut() {
+        *v -= mean;
+        var += *v * *v;
+    }
+    let inv = 1.0 / (var / d + eps).sqrt();
+    for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+        *v = *v * inv * g + b;
+    }
+}
+
+/// c (m×n) = a (m×k) · b (k×n) + beta · c, all row-major.
+fn gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], beta: f32) {
+    debug_assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    if m == 0 {
+        return;
+    }
+    // SAFETY: the slices hold at least m×k, k×n and m×n elements with the row-major strides given.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_bit_packing_round_trips() {
+        for a in 0..64u8 {
+            for b in [0u8, 1, 31, 62, 63] {
+                let v = [a, b, 63 - a, b ^ 21];
+                assert_eq!(unpack6(&pack6(&v)), v);
+            }
+        }
+    }
+
+    #[test]
+    fn layer_norm_centres_and_scales() {
+        let mut row = vec![1.0, 2.0, 3.0, 4.0];
+        layer_norm(&mut row, &[1.0; 4], &[0.5; 4], 1e-12);
+        let mean: f32 = row.iter().sum::<f32>() / 4.0;
+        assert!((mean - 0.5).abs() < 1e-5);
+        let var: f32 = row.iter().map(|v| (v - 0.5) * (v - 0.5)).sum::<f32>() / 4.0;
+        assert!((var - 1.0).abs() < 1e-4);
+    }
+}
