@@ -123,14 +123,16 @@ fn fusion_scores(ours: &Ours, queries: &[JudgedQuery]) -> (f64, f64, f64) {
     (score(queries, &r).0, score(&mq, &mr).0, score(&rq, &rr).0)
 }
 
-/// Coordinate search over the fusion weights: the best overall nDCG@10 that keeps the queries
-/// without conceptual or cross-language kind at or above keyword search.
+/// Coordinate search over the fusion weights: the best overall nDCG@10, less four times any loss
+/// against keyword search on the queries that are neither conceptual nor cross-language.
 fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
     let (rq, rr) = subset(queries, &ours.rank(queries, Mode::Keyword), |q| !meaning_query(q));
     let floor = score(&rq, &rr).0;
     println!("keyword search on the other queries: {floor:.4}");
     let grid: &[(&str, &[f32])] = &[
         ("semantic", &[0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0]),
+        ("semantic_when_words_match", &[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]),
+        ("words_match_min", &[1.0, 2.0, 3.0, 5.0, 10.0]),
         ("k", &[1.0, 3.0, 5.0, 10.0, 20.0, 40.0, 60.0]),
         ("cross_language", &[0.0, 0.25, 0.5, 1.0, 2.0, 4.0]),
         ("min_similarity", &[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]),
@@ -139,11 +141,14 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
         for (name, values) in grid {
             let keep = ours.semantic.as_ref().unwrap().fusion;
             let (a, m, r) = fusion_scores(ours, queries);
-            let mut best = (if r + 1e-9 >= floor { a } else { 0.0 }, keep);
+            let penalty = |a: f64, r: f64| a - 4.0 * (floor - r).max(0.0);
+            let mut best = (penalty(a, r), keep);
             for &v in *values {
                 let mut f = keep;
                 match *name {
                     "semantic" => f.semantic = v,
+                    "semantic_when_words_match" => f.semantic_when_words_match = v,
+                    "words_match_min" => f.words_match_min = v as usize,
                     "k" => f.k = v,
                     "cross_language" => f.cross_language = v,
                     _ => f.min_similarity = v,
@@ -151,8 +156,8 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
                 ours.semantic.as_mut().unwrap().fusion = f;
                 let (a, m, r) = fusion_scores(ours, queries);
                 println!("    {name}={v}: all {a:.4}, conceptual+cross-language {m:.4}, rest {r:.4}");
-                if r + 1e-9 >= floor && a > best.0 + 1e-9 {
-                    best = (a, f);
+                if penalty(a, r) > best.0 + 1e-9 {
+                    best = (penalty(a, r), f);
                 }
             }
             ours.semantic.as_mut().unwrap().fusion = best.1;

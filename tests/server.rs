@@ -40,7 +40,7 @@ fn fresh_state(options: Options) -> (tempfile::TempDir, AppState) {
     copy_dir(&shared_index().join("idx"), &target);
     let idx = WashIndex::open(&target).unwrap();
     let config = Config::load_dir(&util::root().join("index-config")).unwrap();
-    let state = AppState::new(idx, config, options).unwrap();
+    let state = AppState::new(idx, config, options, None).unwrap();
     (dir, state)
 }
 
@@ -62,7 +62,7 @@ fn read_state() -> AppState {
         .get_or_init(|| {
             let idx = WashIndex::open(&shared_index().join("idx")).unwrap();
             let config = Config::load_dir(&util::root().join("index-config")).unwrap();
-            AppState::new(idx, config, Options::default()).unwrap()
+            AppState::new(idx, config, Options::default(), None).unwrap()
         })
         .clone()
 }
@@ -253,6 +253,78 @@ async fn search_endpoint_matches_openapi_and_filters() {
     let (_, newest) = get(&st, "/api/search?sort=newest&limit=5&year_min=2015").await;
     let years: Vec<u64> = newest["hits"].as_array().unwrap().iter().map(|h| h["year"].as_u64().unwrap()).collect();
     assert!(years.windows(2).all(|w| w[0] >= w[1]) && years.iter().all(|y| *y >= 2015), "{years:?}");
+}
+
+/// A served copy of corpus-sample with passage vectors and the model.
+fn semantic_state() -> AppState {
+    static STATE: OnceLock<(tempfile::TempDir, AppState)> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("idx");
+            copy_dir(&shared_index().join("idx"), &target);
+            let idx = WashIndex::open(&target).unwrap();
+            let model = wash_lessons::model::Model::load(&util::model()).unwrap();
+            let e = ingest::embed::run(&idx, Some(&model), 60, false).unwrap();
+            assert!(e.documents >= 60, "{e:?}");
+            let config = Config::load_dir(&util::root().join("index-config")).unwrap();
+            let semantic = wash_lessons::search::Semantic::new(model);
+            let st = AppState::new(idx, config, Options::default(), Some(semantic)).unwrap();
+            (dir, st)
+        })
+        .1
+        .clone()
+}
+
+#[tokio::test]
+async fn semantic_and_hybrid_search_explain_their_hits_and_keep_filters() {
+    let st = semantic_state();
+    let doc = openapi::document();
+    let q = "why+do+village+water+boards+stop+working";
+    // Hybrid is the default with a model; every hit says how it was found.
+    let (status, v) = get(&st, &format!("/api/search?q={q}&limit=10")).await;
+    assert_eq!(status, StatusCode::OK);
+    validate(&doc, response_schema(&doc, "/api/search", "get", "200"), &v, "hybrid");
+    assert_eq!(v["mode"], "hybrid");
+    let hits = v["hits"].as_array().unwrap();
+    assert!(hits.iter().all(|h| !h["matched_by"].as_array().unwrap().is_empty()), "{v}");
+    assert!(
+        hits.iter().any(|h| h["language"] != "en" && h["matched_by"].as_array().unwrap().contains(&"meaning".into())),
+        "{v}"
+    );
+    // Semantic alone, with a language filter, a year range and paging.
+    let (status, v) = get(&st, &format!("/api/search?q={q}&mode=semantic&lang=fr&limit=3")).await;
+    assert_eq!(status, StatusCode::OK);
+    validate(&doc, response_schema(&doc, "/api/search", "get", "200"), &v, "semantic");
+    assert!(!v["hits"].as_array().unwrap().is_empty(), "{v}");
+    for h in v["hits"].as_array().unwrap() {
+        assert_eq!(h["language"], "fr");
+        assert_eq!(h["matched_by"], serde_json::json!(["meaning"]));
+        assert!(!h["passage"]["text"].as_str().unwrap().is_empty());
+    }
+    let (_, y) = get(&st, &format!("/api/search?q={q}&mode=semantic&year_min=2015&year_max=2020&limit=20")).await;
+    for h in y["hits"].as_array().unwrap() {
+        let year = h["year"].as_u64().unwrap();
+        assert!((2015..=2020).contains(&year), "{h}");
+    }
+    let (_, all) = get(&st, &format!("/api/search?q={q}&mode=hybrid&limit=8")).await;
+    let (_, p1) = get(&st, &format!("/api/search?q={q}&mode=hybrid&limit=4")).await;
+    let (_, p2) = get(&st, &format!("/api/search?q={q}&mode=hybrid&limit=4&offset=4")).await;
+    let ids = |v: &Value| v["hits"].as_array().unwrap().iter().map(|h| h["id"].clone()).collect::<Vec<_>>();
+    assert_eq!([ids(&p1), ids(&p2)].concat(), ids(&all));
+    assert_eq!(p1["total"], all["total"]);
+    // Similar lessons use the vectors too.
+    let first = all["hits"][0]["id"].as_str().unwrap().to_string();
+    let (status, like) = get(&st, &format!("/api/documents/{first}/similar?limit=5")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(like["mode"], "hybrid");
+    assert!(like["hits"].as_array().unwrap().iter().all(|h| h["id"] != first.as_str()));
+    // Bad modes are parameter errors; a semantic mode without a model too, never a 500.
+    let (status, v) = get(&st, "/api/search?q=water&mode=vibes").await;
+    assert_error(status, &v, "invalid_parameter");
+    let (status, v) = get(&read_state(), "/api/search?q=water&mode=semantic").await;
+    assert_error(status, &v, "invalid_parameter");
+    assert!(v["error"]["message"].as_str().unwrap_or(&v.to_string()).contains("model"), "{v}");
 }
 
 #[tokio::test]
@@ -530,7 +602,7 @@ async fn file_endpoint_refuses_files_outside_the_roots() {
     let idx = WashIndex::open_or_create(&dir.path().join("idx")).unwrap();
     let config = Config::load_dir(&util::root().join("index-config")).unwrap();
     ingest::run(&idx, &config, std::slice::from_ref(&docs), &|_| {}).unwrap();
-    let st = AppState::new(idx, config, Options::default()).unwrap();
+    let st = AppState::new(idx, config, Options::default(), None).unwrap();
     let (_, r) = get(&st, "/api/search?q=wallaby").await;
     let id = r["hits"][0]["id"].as_str().unwrap().to_string();
     let (s, _, _) = call(&st, Request::get(format!("/api/documents/{id}/file")).body(Body::empty()).unwrap()).await;

@@ -11,5 +11,6 @@ mod cli;
 mod isolation;
 mod ocr;
 mod relevance;
+mod semantic;
 mod server;
 mod tagging_quality;

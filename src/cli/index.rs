@@ -74,7 +74,7 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
     // The second phase, when the first changed something or left vectors to do.
     let mut vectors = |summary: &ingest::Summary| -> Option<ingest::embed::EmbedSummary> {
         let changed = summary.indexed + summary.moved + summary.removed > 0;
-        if a.no_vectors || !(changed || !ingest::embed::complete(&idx)) {
+        if a.no_vectors || (!changed && ingest::embed::complete(&idx)) {
             return None;
         }
         let m = model.get_or_insert_with(|| super::load_model(model_path.as_deref()));

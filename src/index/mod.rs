@@ -133,6 +133,34 @@ pub fn field_languages() -> Vec<String> {
     TRIGGER_LANGUAGES.iter().map(|s| s.to_string()).chain(std::iter::once("neutral".to_string())).collect()
 }
 
+/// Collection statistics for BM25 that count documents only: passage documents have no text
+/// fields, and counting them would shift every IDF and the average field length as vectors come
+/// and go.
+pub struct DocumentStatistics<'a> {
+    searcher: &'a tantivy::Searcher,
+    documents: u64,
+}
+
+impl<'a> DocumentStatistics<'a> {
+    /// Statistics of the documents of `searcher`.
+    pub fn new(searcher: &'a tantivy::Searcher) -> tantivy::Result<Self> {
+        let documents = searcher.search(&documents_query(), &tantivy::collector::Count)? as u64;
+        Ok(DocumentStatistics { searcher, documents })
+    }
+}
+
+impl tantivy::query::Bm25StatisticsProvider for DocumentStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        tantivy::query::Bm25StatisticsProvider::total_num_tokens(self.searcher, field)
+    }
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.documents.max(1))
+    }
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        tantivy::query::Bm25StatisticsProvider::doc_freq(self.searcher, term)
+    }
+}
+
 /// Matches every document and no passage document.
 pub fn documents_query() -> tantivy::query::ExistsQuery {
     tantivy::query::ExistsQuery::new("id".to_string(), false)

@@ -169,7 +169,7 @@ impl Normalizer {
             return Err("character map too short".into());
         }
         let trie_size = u32::from_le_bytes(map[..4].try_into().expect("4 bytes")) as usize;
-        if trie_size % 4 != 0 || 4 + trie_size > map.len() {
+        if !trie_size.is_multiple_of(4) || 4 + trie_size > map.len() {
             return Err("character map trie size out of range".into());
         }
         let units =

@@ -77,8 +77,13 @@ impl Semantic {
 pub struct Fusion {
     /// Weight of the keyword rank.
     pub keyword: f32,
-    /// Weight of the semantic rank.
+    /// Weight of the semantic rank when the keyword side is unsure: fewer than a page of
+    /// documents hold all the query's concepts (the words are not the documents' words).
     pub semantic: f32,
+    /// Weight of the semantic rank when at least `words_match_min` documents hold every concept.
+    pub semantic_when_words_match: f32,
+    /// Documents holding every concept of the query that make the keyword side sure.
+    pub words_match_min: usize,
     /// Rank offset `k`: larger flattens the difference between the first ranks.
     pub k: f32,
     /// Extra semantic weight (a factor of 1 + this) for a document in another language.
@@ -88,8 +93,17 @@ pub struct Fusion {
 }
 
 impl Default for Fusion {
+    /// Tuned on the 108 judged queries of corpus-sample (`benches/relevance.sh --tune-fusion`).
     fn default() -> Self {
-        Fusion { keyword: 1.0, semantic: 1.0, k: 10.0, cross_language: 0.5, min_similarity: 0.25 }
+        Fusion {
+            keyword: 1.0,
+            semantic: 0.3,
+            semantic_when_words_match: 0.1,
+            words_match_min: 2,
+            k: 1.0,
+            cross_language: 2.0,
+            min_similarity: 0.2,
+        }
     }
 }
 
@@ -196,13 +210,16 @@ pub(crate) struct Fused {
     pub passage: Option<PassageMatch>,
 }
 
-/// Fuses a keyword ranking (id, address, language) with a semantic one.
+/// Fuses a keyword ranking (id, address, language) with a semantic one. `words_match`: enough
+/// documents hold every concept of the query ([`Fusion::words_match_min`]).
 pub(crate) fn fuse(
     keyword: &[(String, DocAddress, String)],
     semantic: &[SemanticDoc],
     query_lang: Option<&str>,
+    words_match: bool,
     f: &Fusion,
 ) -> Vec<Fused> {
+    let semantic_weight = if words_match { f.semantic_when_words_match } else { f.semantic };
     let mut out: Vec<Fused> = Vec::with_capacity(keyword.len() + semantic.len());
     let mut at: HashMap<&str, usize> = HashMap::new();
     let cross = |lang: &str| query_lang.is_some_and(|q| !lang.is_empty() && lang != q && lang != "und");
@@ -217,7 +234,7 @@ pub(crate) fn fuse(
         });
     }
     for (rank, d) in semantic.iter().enumerate() {
-        let w = f.semantic * if cross(&d.language) { 1.0 + f.cross_language } else { 1.0 };
+        let w = semantic_weight * if cross(&d.language) { 1.0 + f.cross_language } else { 1.0 };
         let s = w / (f.k + rank as f32 + 1.0);
         match at.get(d.id.as_str()) {
             Some(&i) => {
@@ -259,14 +276,14 @@ mod tests {
             ("a".to_string(), DocAddress::new(0, 1), "en".to_string()),
             ("b".into(), DocAddress::new(0, 2), "en".into()),
         ];
-        let f = Fusion { cross_language: 0.0, ..Fusion::default() };
-        let fused = fuse(&kw, &[sd("b", "en"), sd("c", "en")], Some("en"), &f);
+        let f = Fusion { cross_language: 0.0, semantic: 1.0, k: 10.0, ..Fusion::default() };
+        let fused = fuse(&kw, &[sd("b", "en"), sd("c", "en")], Some("en"), false, &f);
         let order: Vec<&str> = fused.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(order, ["b", "a", "c"]);
         assert!(fused[0].keyword && fused[0].passage.is_some() && !fused[2].keyword);
         // The same semantic rank counts more for a French document under an English query.
-        let f = Fusion { cross_language: 1.0, ..Fusion::default() };
-        let fused = fuse(&[], &[sd("en-doc", "en"), sd("fr-doc", "fr")], Some("en"), &f);
+        let f = Fusion { cross_language: 1.0, semantic: 1.0, k: 10.0, ..Fusion::default() };
+        let fused = fuse(&[], &[sd("en-doc", "en"), sd("fr-doc", "fr")], Some("en"), false, &f);
         assert_eq!(fused[0].id, "fr-doc");
     }
 

