@@ -336,11 +336,22 @@ fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     }
 }
 
+/// Rows of `a` up to which [`gemm`] streams `b` once instead of calling the packed SGEMM: a
+/// query is a handful of tokens, and packing every weight matrix for them costs more than the
+/// product.
+const SMALL_M: usize = 24;
+
 /// c (m×n) = a (m×k) · b (k×n) + beta · c, all row-major.
 fn gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], beta: f32) {
     debug_assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     if m == 0 {
         return;
+    }
+    if m <= SMALL_M {
+        if beta == 0.0 {
+            c[..m * n].fill(0.0);
+        }
+        return small_gemm(a, m, k, b, n, c);
     }
     // SAFETY: the slices hold at least m×k, k×n and m×n elements with the row-major strides given.
     unsafe {
@@ -363,9 +374,94 @@ fn gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], beta:
     }
 }
 
+/// c += a · b for a few rows of `a`: each row of `b` is read once and added, scaled, into every
+/// row of `c` (which stays in cache).
+fn small_gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { small_gemm_avx512(a, m, k, b, n, c) };
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { small_gemm_avx2(a, m, k, b, n, c) };
+        }
+    }
+    small_gemm_portable(a, m, k, b, n, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn small_gemm_avx512(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32]) {
+    small_gemm_portable(a, m, k, b, n, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn small_gemm_avx2(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32]) {
+    small_gemm_portable(a, m, k, b, n, c)
+}
+
+/// The loop every variant compiles.
+#[inline(always)]
+fn small_gemm_portable(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32]) {
+    for p in 0..k {
+        let row = &b[p * n..(p + 1) * n];
+        for i in 0..m {
+            let x = a[i * k + p];
+            if x == 0.0 {
+                continue;
+            }
+            for (cv, bv) in c[i * n..(i + 1) * n].iter_mut().zip(row) {
+                *cv += x * bv;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_small_product_agrees_with_the_packed_one() {
+        let (k, n) = (37, 29);
+        for m in [1, 3, SMALL_M, SMALL_M + 5] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 97) as f32 / 50.0 - 1.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 89) as f32 / 40.0 - 1.0).collect();
+            let mut small = vec![0.5f32; m * n];
+            let mut packed = small.clone();
+            small_gemm(&a, m, k, &b, n, &mut small);
+            // SAFETY: the slices hold m×k, k×n and m×n elements with these strides.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    1.0,
+                    packed.as_mut_ptr(),
+                    n as isize,
+                    1,
+                );
+            }
+            for (x, y) in small.iter().zip(&packed) {
+                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+            }
+            let mut zeroed = vec![9.0f32; m * n];
+            gemm(&a, m, k, &b, n, &mut zeroed, 0.0);
+            for (x, y) in zeroed.iter().zip(&packed) {
+                assert!((x - (y - 0.5)).abs() < 1e-4);
+            }
+        }
+    }
 
     #[test]
     fn six_bit_packing_round_trips() {
