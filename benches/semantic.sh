@@ -46,3 +46,31 @@ if e:
 print(line)
 PY
 done
+
+echo "== search latency by mode, through the HTTP API, over the index with vectors"
+PORT=${PORT:-8197}
+"$BIN" serve --index "$BENCH_DIR/idx-vectors" --addr 127.0.0.1:$PORT >"$BENCH_DIR/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' EXIT
+python3 - "$PORT" corpus-sample/queries.toml <<'PY'
+import json, statistics, sys, time, tomllib, urllib.parse, urllib.request
+port, qfile = sys.argv[1], sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+for _ in range(100):
+    try:
+        urllib.request.urlopen(base + "/api/health", timeout=1); break
+    except Exception:
+        time.sleep(0.2)
+time.sleep(3)  # vectors loaded in the background at start
+queries = [q["text"] for q in tomllib.load(open(qfile, "rb"))["query"]]
+took = {}
+for mode in ["keyword", "semantic", "hybrid"]:
+    for rep in range(2):  # the first pass warms caches
+        took[mode] = []
+        for q in queries:
+            url = f"{base}/api/search?" + urllib.parse.urlencode({"q": q, "mode": mode})
+            took[mode].append(json.load(urllib.request.urlopen(url))["took_ms"])
+for mode, t in took.items():
+    print(f"  {mode}: median {statistics.median(t)} ms, 90th percentile {sorted(t)[int(len(t) * 0.9)]} ms over {len(t)} queries")
+print(f"  added by hybrid: median {statistics.median(h - k for h, k in zip(took['hybrid'], took['keyword']))} ms")
+PY

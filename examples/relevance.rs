@@ -133,6 +133,8 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
         ("semantic", &[0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0]),
         ("semantic_when_words_match", &[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]),
         ("words_match_min", &[1.0, 2.0, 3.0, 5.0, 10.0]),
+        ("semantic_long", &[0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]),
+        ("long_query", &[5.0, 6.0, 7.0, 8.0, 9.0, 10.0]),
         ("k", &[1.0, 3.0, 5.0, 10.0, 20.0, 40.0, 60.0]),
         ("cross_language", &[0.0, 0.25, 0.5, 1.0, 2.0, 4.0]),
         ("min_similarity", &[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]),
@@ -149,6 +151,8 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
                     "semantic" => f.semantic = v,
                     "semantic_when_words_match" => f.semantic_when_words_match = v,
                     "words_match_min" => f.words_match_min = v as usize,
+                    "semantic_long" => f.semantic_long = v,
+                    "long_query" => f.long_query = v as usize,
                     "k" => f.k = v,
                     "cross_language" => f.cross_language = v,
                     _ => f.min_similarity = v,
@@ -351,6 +355,24 @@ fn main() {
             print!(" {:.3} ({}) |", score(&q, &r).0, q.len());
         }
         println!();
+    }
+    if args.iter().any(|a| a == "--compare") && systems.len() >= 4 {
+        // Per query, keyword against hybrid (and semantic), on the conceptual and cross-language
+        // queries: where meaning helps most and where it still misses.
+        let find = |n: &str| &systems.iter().find(|(name, _)| *name == n).unwrap().1;
+        let (kw, sem, hyb) = (find("wash-lessons keyword"), find("wash-lessons semantic"), find("wash-lessons hybrid"));
+        let mut rows: Vec<(f64, f64, f64, &JudgedQuery, &Vec<String>)> = queries
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| meaning_query(q))
+            .map(|(i, q)| (q.ndcg(&kw[i], 10), q.ndcg(&sem[i], 10), q.ndcg(&hyb[i], 10), q, &hyb[i]))
+            .collect();
+        rows.sort_by(|a, b| (b.2 - b.0).total_cmp(&(a.2 - a.0)));
+        println!("\nconceptual and cross-language queries, by gain of hybrid over keyword (nDCG@10 keyword / semantic / hybrid):");
+        for (k, s, h, q, r) in &rows {
+            println!("{k:.3} / {s:.3} / {h:.3} {} {:?} [{}] {}", q.id, q.text, q.lang, q.kind.join(","));
+            println!("    hybrid top 3: {}", r.iter().take(3).cloned().collect::<Vec<_>>().join("; "));
+        }
     }
     if misses {
         let (name, ours) = systems.iter().find(|(n, _)| *n == "wash-lessons hybrid").unwrap_or(&systems[1]);

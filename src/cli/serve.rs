@@ -88,6 +88,19 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
+    if state.semantic.is_some() {
+        // Read the passage vectors now rather than on the first query.
+        let st = state.clone();
+        std::thread::spawn(move || {
+            let searcher = st.reader.searcher();
+            if let Some(sem) = st.semantic.as_ref() {
+                match sem.vectors.count(&searcher) {
+                    Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
+                    Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
+                }
+            }
+        });
+    }
     if vectors_pending {
         // Passage vectors for documents that lack them, in the background: keyword search (and
         // meaning, for the documents done) answers meanwhile; uploads wait for it.

@@ -161,6 +161,16 @@ impl tantivy::query::Bm25StatisticsProvider for DocumentStatistics<'_> {
     }
 }
 
+/// Every term of a string column, by ordinal (each dictionary block decompressed once).
+pub fn column_terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(col.num_terms());
+    let mut stream = col.dictionary().stream().map_err(|e| Error::Index(format!("cannot read the index: {e}")))?;
+    while stream.advance() {
+        out.push(String::from_utf8_lossy(stream.key()).into_owned());
+    }
+    Ok(out)
+}
+
 /// Matches every document and no passage document.
 pub fn documents_query() -> tantivy::query::ExistsQuery {
     tantivy::query::ExistsQuery::new("id".to_string(), false)

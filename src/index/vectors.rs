@@ -126,10 +126,7 @@ impl SegmentVectors {
         while stream.advance() {
             values.push(stream.key().to_vec());
         }
-        let mut stream = parents.dictionary().stream().map_err(bad)?;
-        while stream.advance() {
-            out.parent_ids.push(String::from_utf8_lossy(stream.key()).into_owned());
-        }
+        out.parent_ids = super::column_terms(&parents)?;
         for doc in 0..seg.max_doc() {
             let (Some(b), Some(p)) = (blobs.term_ords(doc).next(), parents.term_ords(doc).next()) else { continue };
             let Some(blob) = values.get(b as usize).and_then(|v| decode(v)) else { continue };

@@ -241,7 +241,7 @@ fn documents(searcher: &Searcher) -> Result<HashMap<String, (u64, DocAddress)>> 
         let ff = seg.fast_fields();
         let Some(id) = ff.str("id")? else { continue };
         let (size, mtime, hash) = (ff.u64("size")?, ff.u64("mtime")?, ff.u64("hash")?);
-        let ids = terms(&id)?;
+        let ids = crate::index::column_terms(&id)?;
         let alive = seg.alive_bitset();
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
@@ -266,7 +266,7 @@ fn passage_versions(searcher: &Searcher) -> Result<HashMap<String, HashSet<u64>>
         let ff = seg.fast_fields();
         let Some(of) = ff.str("passage_of")? else { continue };
         let version = ff.u64("passage_version")?;
-        let ids = terms(&of)?;
+        let ids = crate::index::column_terms(&of)?;
         let alive = seg.alive_bitset();
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
@@ -285,7 +285,7 @@ fn reusable(searcher: &Searcher, of: &HashSet<&str>) -> Result<HashMap<u64, (f32
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
         let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
-        let ids = terms(&parents)?;
+        let ids = crate::index::column_terms(&parents)?;
         let alive = seg.alive_bitset();
         let mut buf = Vec::new();
         for doc in 0..seg.max_doc() {
@@ -304,15 +304,6 @@ fn reusable(searcher: &Searcher, of: &HashSet<&str>) -> Result<HashMap<u64, (f32
                 }
             }
         }
-    }
-    Ok(out)
-}
-
-fn terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
-    let mut out = Vec::with_capacity(col.num_terms());
-    let mut stream = col.dictionary().stream().map_err(|e| Error::Index(format!("cannot read the index: {e}")))?;
-    while stream.advance() {
-        out.push(String::from_utf8_lossy(stream.key()).into_owned());
     }
     Ok(out)
 }

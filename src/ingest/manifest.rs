@@ -36,8 +36,8 @@ pub fn load(searcher: &Searcher) -> Result<HashMap<String, Entry>> {
         let alive = seg.alive_bitset();
         // Each dictionary is read once, in order: looking terms up one by one decompresses a
         // block per lookup, which made a no-change run over 10,000 files take half a second.
-        let sources = all_terms(&source)?;
-        let ids = all_terms(&id)?;
+        let sources = crate::index::column_terms(&source)?;
+        let ids = crate::index::column_terms(&id)?;
         for doc in 0..seg.max_doc() {
             if alive.is_some_and(|a| !a.is_alive(doc)) {
                 continue;
@@ -51,16 +51,6 @@ pub fn load(searcher: &Searcher) -> Result<HashMap<String, Entry>> {
             };
             out.insert(key.clone(), Entry { id: ident.clone(), state });
         }
-    }
-    Ok(out)
-}
-
-/// Every term of a string column, by ordinal.
-fn all_terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
-    let mut out = Vec::with_capacity(col.num_terms());
-    let mut stream = col.dictionary().stream().map_err(|e| Error::Index(format!("cannot read the manifest: {e}")))?;
-    while stream.advance() {
-        out.push(String::from_utf8_lossy(stream.key()).into_owned());
     }
     Ok(out)
 }

@@ -353,7 +353,14 @@ fn gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], beta:
         }
         return small_gemm(a, m, k, b, n, c);
     }
-    // SAFETY: the slices hold at least m×k, k×n and m×n elements with the row-major strides given.
+    packed_gemm(a, m, k, b, n, c, beta);
+}
+
+/// c = a · b + beta · c through matrixmultiply's packed SGEMM.
+fn packed_gemm(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], beta: f32) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    // SAFETY: the slices hold at least m×k, k×n and m×n elements (asserted) with the row-major
+    // strides given.
     unsafe {
         matrixmultiply::sgemm(
             m,
@@ -433,25 +440,7 @@ mod tests {
             let mut small = vec![0.5f32; m * n];
             let mut packed = small.clone();
             small_gemm(&a, m, k, &b, n, &mut small);
-            // SAFETY: the slices hold m×k, k×n and m×n elements with these strides.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m,
-                    k,
-                    n,
-                    1.0,
-                    a.as_ptr(),
-                    k as isize,
-                    1,
-                    b.as_ptr(),
-                    n as isize,
-                    1,
-                    1.0,
-                    packed.as_mut_ptr(),
-                    n as isize,
-                    1,
-                );
-            }
+            packed_gemm(&a, m, k, &b, n, &mut packed, 1.0);
             for (x, y) in small.iter().zip(&packed) {
                 assert!((x - y).abs() < 1e-4, "{x} vs {y}");
             }

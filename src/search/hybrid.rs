@@ -8,16 +8,17 @@
 //! The weights are tuned on the judged queries (`benches/relevance.sh --tune`).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
+use tantivy::index::SegmentId;
+use tantivy::query::{BooleanQuery, ConstScorer, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::schema::Facet;
-use tantivy::{DocAddress, Searcher, Term};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TantivyError, TERMINATED};
 
 use crate::error::Result;
 use crate::index::vectors::{PassageMatch, VectorCache};
-use crate::index::WashIndex;
 use crate::model::Model;
 
 /// How a search ranks.
@@ -63,12 +64,14 @@ pub struct Semantic {
     pub vectors: VectorCache,
     /// Fusion weights.
     pub fusion: Fusion,
+    /// Document ids to addresses, by segment.
+    ids: IdCache,
 }
 
 impl Semantic {
     /// Semantic search with this model.
     pub fn new(model: Model) -> Semantic {
-        Semantic { model, vectors: VectorCache::default(), fusion: Fusion::default() }
+        Semantic { model, vectors: VectorCache::default(), fusion: Fusion::default(), ids: IdCache::default() }
     }
 }
 
@@ -84,6 +87,11 @@ pub struct Fusion {
     pub semantic_when_words_match: f32,
     /// Documents holding every concept of the query that make the keyword side sure.
     pub words_match_min: usize,
+    /// Weight of the semantic rank for a query of `long_query` words or more that the keyword
+    /// side is not sure of: a question in a practitioner's own words rather than a few terms.
+    pub semantic_long: f32,
+    /// Words from which a query counts as long.
+    pub long_query: usize,
     /// Rank offset `k`: larger flattens the difference between the first ranks.
     pub k: f32,
     /// Extra semantic weight (a factor of 1 + this) for a document in another language.
@@ -100,9 +108,11 @@ impl Default for Fusion {
             semantic: 0.3,
             semantic_when_words_match: 0.1,
             words_match_min: 2,
+            semantic_long: 3.0,
+            long_query: 7,
             k: 1.0,
             cross_language: 2.0,
-            min_similarity: 0.2,
+            min_similarity: 0.15,
         }
     }
 }
@@ -123,7 +133,6 @@ pub(crate) const DOC_DEPTH: usize = 200;
 
 /// The documents whose passages are nearest to the query, restricted by `filters`.
 pub(crate) fn semantic_docs(
-    idx: &WashIndex,
     searcher: &Searcher,
     sem: &Semantic,
     query_vector: &[f32],
@@ -149,42 +158,181 @@ pub(crate) fn semantic_docs(
     if best.is_empty() {
         return Ok(Vec::new());
     }
-    // Resolve the ids to live documents that pass the filters, with their language.
-    let terms: Vec<Term> = best.iter().map(|p| idx.id_term(&p.parent)).collect();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(TermSetQuery::new(terms)))];
-    clauses.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
-    let found = searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)?;
-    let mut by_id: HashMap<String, (DocAddress, String)> = HashMap::with_capacity(found.len());
-    for addr in found {
-        if let Some(id) = doc_id(searcher, addr) {
-            let lang = doc_language(searcher, addr).unwrap_or_default();
-            by_id.insert(id, (addr, lang));
-        }
+    // The live documents of those ids, those that pass the filters, and their language.
+    let mut found = sem.ids.resolve(searcher, best.iter().map(|p| p.parent.as_str()))?;
+    if !filters.is_empty() {
+        let set = AddressSet::new(searcher, found.values().copied());
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(set))];
+        clauses.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
+        let allowed = searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)?;
+        found.retain(|_, a| allowed.contains(a));
     }
+    let mut lookup = DocLookup::new(searcher);
     Ok(best
         .into_iter()
         .filter_map(|p| {
-            let (addr, language) = by_id.get(&p.parent)?.clone();
+            let addr = *found.get(p.parent.as_str())?;
+            let language = lookup.language(addr).unwrap_or_default();
             Some(SemanticDoc { id: p.parent.clone(), addr, language, passage: p })
         })
         .collect())
 }
 
-/// The id of a document, from its fast field.
-pub(crate) fn doc_id(searcher: &Searcher, addr: DocAddress) -> Option<String> {
-    let col = searcher.segment_reader(addr.segment_ord).fast_fields().str("id").ok()??;
-    let ord = col.term_ords(addr.doc_id).next()?;
-    let mut out = String::new();
-    col.ord_to_str(ord, &mut out).ok()?.then_some(out)
+/// Document id -> document number, per segment (segments never change), so that the documents
+/// of the nearest passages are found by hash lookups rather than a term query per request.
+#[derive(Default)]
+struct IdCache {
+    segments: Mutex<HashMap<SegmentId, Arc<HashMap<String, DocId>>>>,
 }
 
-/// The language of a document, from its `/language/xx` facet.
-pub(crate) fn doc_language(searcher: &Searcher, addr: DocAddress) -> Option<String> {
-    let reader = searcher.segment_reader(addr.segment_ord).facet_reader("language").ok()?;
-    let ord = reader.facet_ords(addr.doc_id).next()?;
-    let mut facet = Facet::root();
-    reader.facet_from_ord(ord, &mut facet).ok()?;
-    facet.to_path().last().map(|s| s.to_string())
+impl IdCache {
+    /// The live documents of `ids`, by id.
+    fn resolve<'a>(
+        &self,
+        searcher: &Searcher,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, DocAddress>> {
+        let mut maps = Vec::new();
+        {
+            let mut cache = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+            let live: HashSet<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
+            cache.retain(|id, _| live.contains(id));
+            for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+                let map = match cache.get(&seg.segment_id()) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = Arc::new(segment_ids(seg)?);
+                        cache.insert(seg.segment_id(), m.clone());
+                        m
+                    }
+                };
+                maps.push((ord as u32, map, seg.alive_bitset().cloned()));
+            }
+        }
+        let mut out = HashMap::new();
+        for id in ids {
+            for (ord, map, alive) in &maps {
+                if let Some(&doc) = map.get(id) {
+                    if alive.as_ref().is_none_or(|a| a.is_alive(doc)) {
+                        out.insert(id.to_string(), DocAddress::new(*ord, doc));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn segment_ids(seg: &SegmentReader) -> Result<HashMap<String, DocId>> {
+    let Some(col) = seg.fast_fields().str("id")? else { return Ok(HashMap::new()) };
+    let terms = crate::index::column_terms(&col)?;
+    let mut out = HashMap::with_capacity(terms.len());
+    for doc in 0..seg.max_doc() {
+        if let Some(ord) = col.term_ords(doc).next() {
+            out.insert(terms[ord as usize].clone(), doc);
+        }
+    }
+    Ok(out)
+}
+
+/// A query matching the documents at the given addresses: the documents found by meaning, for
+/// filters and counts, at no cost beyond the list.
+#[derive(Debug, Clone)]
+pub(crate) struct AddressSet(Arc<HashMap<SegmentId, Vec<DocId>>>);
+
+impl AddressSet {
+    pub(crate) fn new(searcher: &Searcher, addrs: impl Iterator<Item = DocAddress>) -> AddressSet {
+        let mut by: HashMap<SegmentId, Vec<DocId>> = HashMap::new();
+        for a in addrs {
+            by.entry(searcher.segment_reader(a.segment_ord).segment_id()).or_default().push(a.doc_id);
+        }
+        for docs in by.values_mut() {
+            docs.sort_unstable();
+            docs.dedup();
+        }
+        AddressSet(Arc::new(by))
+    }
+}
+
+/// Sorted document numbers as a doc set.
+struct Docs {
+    docs: Vec<DocId>,
+    at: usize,
+}
+
+impl DocSet for Docs {
+    fn advance(&mut self) -> DocId {
+        self.at = (self.at + 1).min(self.docs.len());
+        self.doc()
+    }
+    fn doc(&self) -> DocId {
+        self.docs.get(self.at).copied().unwrap_or(TERMINATED)
+    }
+    fn size_hint(&self) -> u32 {
+        self.docs.len() as u32
+    }
+}
+
+impl Query for AddressSet {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for AddressSet {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let docs = self.0.get(&reader.segment_id()).cloned().unwrap_or_default();
+        Ok(Box::new(ConstScorer::new(Docs { docs, at: 0 }, boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        match self.0.get(&reader.segment_id()) {
+            Some(docs) if docs.binary_search(&doc).is_ok() => Ok(Explanation::new("found by meaning", 1.0)),
+            _ => Err(TantivyError::InvalidArgument(format!("document {doc} was not found by meaning"))),
+        }
+    }
+}
+
+/// Ids and languages of documents, from their fast fields, with each segment's columns opened
+/// once per request (opening a column per document cost milliseconds per query).
+pub(crate) struct DocLookup<'a> {
+    searcher: &'a Searcher,
+    columns: HashMap<u32, (Option<tantivy::columnar::StrColumn>, Option<tantivy::fastfield::FacetReader>)>,
+}
+
+impl<'a> DocLookup<'a> {
+    pub(crate) fn new(searcher: &'a Searcher) -> Self {
+        DocLookup { searcher, columns: HashMap::new() }
+    }
+
+    fn columns(
+        &mut self,
+        seg: u32,
+    ) -> &(Option<tantivy::columnar::StrColumn>, Option<tantivy::fastfield::FacetReader>) {
+        let searcher = self.searcher;
+        self.columns.entry(seg).or_insert_with(|| {
+            let reader = searcher.segment_reader(seg);
+            (reader.fast_fields().str("id").ok().flatten(), reader.facet_reader("language").ok())
+        })
+    }
+
+    /// The id of a document.
+    pub(crate) fn id(&mut self, addr: DocAddress) -> Option<String> {
+        let col = self.columns(addr.segment_ord).0.as_ref()?;
+        let ord = col.term_ords(addr.doc_id).next()?;
+        let mut out = String::new();
+        col.ord_to_str(ord, &mut out).ok()?.then_some(out)
+    }
+
+    /// The language of a document, from its `/language/xx` facet.
+    pub(crate) fn language(&mut self, addr: DocAddress) -> Option<String> {
+        let reader = self.columns(addr.segment_ord).1.as_ref()?;
+        let ord = reader.facet_ords(addr.doc_id).next()?;
+        let mut facet = Facet::root();
+        reader.facet_from_ord(ord, &mut facet).ok()?;
+        facet.to_path().last().map(|s| s.to_string())
+    }
 }
 
 /// The language of a query among the served ones (a guess for short queries).
@@ -211,15 +359,23 @@ pub(crate) struct Fused {
 }
 
 /// Fuses a keyword ranking (id, address, language) with a semantic one. `words_match`: enough
-/// documents hold every concept of the query ([`Fusion::words_match_min`]).
+/// documents hold every concept of the query ([`Fusion::words_match_min`]); `query_words`: the
+/// length of the query.
 pub(crate) fn fuse(
     keyword: &[(String, DocAddress, String)],
     semantic: &[SemanticDoc],
     query_lang: Option<&str>,
     words_match: bool,
+    query_words: usize,
     f: &Fusion,
 ) -> Vec<Fused> {
-    let semantic_weight = if words_match { f.semantic_when_words_match } else { f.semantic };
+    let semantic_weight = if words_match {
+        f.semantic_when_words_match
+    } else if query_words >= f.long_query {
+        f.semantic_long
+    } else {
+        f.semantic
+    };
     let mut out: Vec<Fused> = Vec::with_capacity(keyword.len() + semantic.len());
     let mut at: HashMap<&str, usize> = HashMap::new();
     let cross = |lang: &str| query_lang.is_some_and(|q| !lang.is_empty() && lang != q && lang != "und");
@@ -277,13 +433,13 @@ mod tests {
             ("b".into(), DocAddress::new(0, 2), "en".into()),
         ];
         let f = Fusion { cross_language: 0.0, semantic: 1.0, k: 10.0, ..Fusion::default() };
-        let fused = fuse(&kw, &[sd("b", "en"), sd("c", "en")], Some("en"), false, &f);
+        let fused = fuse(&kw, &[sd("b", "en"), sd("c", "en")], Some("en"), false, 3, &f);
         let order: Vec<&str> = fused.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(order, ["b", "a", "c"]);
         assert!(fused[0].keyword && fused[0].passage.is_some() && !fused[2].keyword);
         // The same semantic rank counts more for a French document under an English query.
         let f = Fusion { cross_language: 1.0, semantic: 1.0, k: 10.0, ..Fusion::default() };
-        let fused = fuse(&[], &[sd("en-doc", "en"), sd("fr-doc", "fr")], Some("en"), false, &f);
+        let fused = fuse(&[], &[sd("en-doc", "en"), sd("fr-doc", "fr")], Some("en"), false, 3, &f);
         assert_eq!(fused[0].id, "fr-doc");
     }
 

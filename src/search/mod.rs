@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery,
-    TermQuery, TermSetQuery,
+    TermQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -428,37 +428,45 @@ pub fn search(
     let sem = semantic.filter(|_| mode != Mode::Keyword);
 
     if let Some(sem) = sem {
-        let query_vector = sem.model.embed_one(&req.query);
-        let sdocs = hybrid::semantic_docs(idx, &searcher, sem, &query_vector, &filters, &sem.fusion, None)?;
+        // Meaning and words side by side, one per core.
         let depth = (req.offset + req.limit).max(KEYWORD_DEPTH);
-        let kw = match (&plan, mode) {
-            (Some(p), Mode::Hybrid) => {
-                let deep = SearchRequest { offset: 0, limit: depth, sort: Sort::Relevance, ..req.clone() };
-                Some(keyword(idx, &searcher, &deep, p, &filters, &filter_paths)?)
-            }
-            _ => None,
-        };
+        let (sdocs, kw) = rayon::join(
+            || {
+                let query_vector = sem.model.embed_one(&req.query);
+                hybrid::semantic_docs(&searcher, sem, &query_vector, &filters, &sem.fusion, None)
+            },
+            || match (&plan, mode) {
+                (Some(p), Mode::Hybrid) => {
+                    let deep = SearchRequest { offset: 0, limit: depth, sort: Sort::Relevance, ..req.clone() };
+                    keyword(idx, &searcher, &deep, p, &filters, &filter_paths, false).map(Some)
+                }
+                _ => Ok(None),
+            },
+        );
+        let (sdocs, kw) = (sdocs?, kw?);
+        let mut lookup = hybrid::DocLookup::new(&searcher);
         let keyword_list: Vec<(String, DocAddress, String)> = kw
             .as_ref()
             .map(|k| {
                 k.found
                     .1
                     .iter()
-                    .filter_map(|(_, a)| {
-                        Some((
-                            hybrid::doc_id(&searcher, *a)?,
-                            *a,
-                            hybrid::doc_language(&searcher, *a).unwrap_or_default(),
-                        ))
-                    })
+                    .filter_map(|(_, a)| Some((lookup.id(*a)?, *a, lookup.language(*a).unwrap_or_default())))
                     .collect()
             })
             .unwrap_or_default();
         let words_match = kw.as_ref().is_some_and(|k| k.with_all >= sem.fusion.words_match_min);
-        let fused = hybrid::fuse(&keyword_list, &sdocs, hybrid::query_language(&req.query), words_match, &sem.fusion);
+        let query_words = req.query.split_whitespace().count();
+        let fused = hybrid::fuse(
+            &keyword_list,
+            &sdocs,
+            hybrid::query_language(&req.query),
+            words_match,
+            query_words,
+            &sem.fusion,
+        );
         // Totals and facet counts over documents found either way.
-        let meaning: Box<dyn Query> =
-            Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
+        let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
         let union: Box<dyn Query> = match &kw {
             Some(k) => {
                 Box::new(BooleanQuery::new(vec![(Occur::Should, k.query.box_clone()), (Occur::Should, meaning)]))
@@ -511,7 +519,7 @@ pub fn search(
             (q, f, true)
         }
         Some(p) => {
-            let k = keyword(idx, &searcher, req, p, &filters, &filter_paths)?;
+            let k = keyword(idx, &searcher, req, p, &filters, &filter_paths, true)?;
             (k.query, k.found, k.all_words)
         }
     };
@@ -580,15 +588,16 @@ fn keyword(
     plan: &QueryPlan,
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
+    facets: bool,
 ) -> Result<KeywordFound> {
     let _ = idx;
     let mut query = plan.all();
-    let mut found = execute(searcher, req, &*query, filters, filter_paths)?;
+    let mut found = execute_with(searcher, req, &*query, filters, filter_paths, facets)?;
     let with_all = found.0;
     let mut all_words = true;
     if found.0 < FULL_PAGE {
         let q = plan.any();
-        let f = execute(searcher, req, &*q, filters, filter_paths)?;
+        let f = execute_with(searcher, req, &*q, filters, filter_paths, facets)?;
         if f.0 > found.0 {
             all_words = false;
             query = q;
@@ -739,14 +748,15 @@ pub fn similar(
     };
     let (mode, total, top, facets, extras) = match (semantic, centroid) {
         (Some(sem), Some(c)) => {
-            let sdocs = hybrid::semantic_docs(idx, &searcher, sem, &c, &filters, &sem.fusion, Some(id))?;
+            let sdocs = hybrid::semantic_docs(&searcher, sem, &c, &filters, &sem.fusion, Some(id))?;
             let deep = SearchRequest { offset: 0, limit: (req.offset + req.limit).max(KEYWORD_DEPTH), ..plain.clone() };
             let (_, kw_top, _) = execute(&searcher, &deep, &*query, &filters, &filter_paths)?;
-            let keyword_list: Vec<(String, DocAddress, String)> =
-                kw_top.iter().filter_map(|(_, a)| Some((hybrid::doc_id(&searcher, *a)?, *a, String::new()))).collect();
-            let fused = hybrid::fuse(&keyword_list, &sdocs, None, false, &sem.fusion);
-            let meaning: Box<dyn Query> =
-                Box::new(TermSetQuery::new(sdocs.iter().map(|d| idx.id_term(&d.id)).collect::<Vec<_>>()));
+            let keyword_list: Vec<(String, DocAddress, String)> = {
+                let mut lookup = hybrid::DocLookup::new(&searcher);
+                kw_top.iter().filter_map(|(_, a)| Some((lookup.id(*a)?, *a, String::new()))).collect()
+            };
+            let fused = hybrid::fuse(&keyword_list, &sdocs, None, false, 0, &sem.fusion);
+            let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
             let union = BooleanQuery::new(vec![(Occur::Should, query.box_clone()), (Occur::Should, meaning)]);
             let counting = SearchRequest { limit: 0, ..plain.clone() };
             let (total, _, facets) = execute(&searcher, &counting, &union, &filters, &filter_paths)?;
@@ -788,6 +798,18 @@ fn execute(
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
 ) -> Result<Found> {
+    execute_with(searcher, req, text_query, filters, filter_paths, true)
+}
+
+/// [`execute`], with facet counts only when `facets` is set (a ranking for fusion needs none).
+fn execute_with(
+    searcher: &Searcher,
+    req: &SearchRequest,
+    text_query: &dyn Query,
+    filters: &[Box<dyn Query>],
+    filter_paths: &[String],
+    facets: bool,
+) -> Result<Found> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
     clauses.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
     let query = BooleanQuery::new(clauses);
@@ -800,6 +822,9 @@ fn execute(
     let mut roots: Vec<String> = RESPONSE_FAMILIES.iter().map(|f| format!("/{f}")).collect();
     roots.extend(filter_paths.iter().cloned());
     roots.dedup();
+    if !facets {
+        roots.clear();
+    }
     for root in &roots {
         let fam = family_of(root).unwrap_or("");
         let mut c = FacetCollector::for_field(fam);
