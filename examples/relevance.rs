@@ -9,6 +9,7 @@
 //! - **omega**: Xapian Omega's `quest` over a database built by `omindex` (when installed).
 //!
 //!   cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses] [--tune] [--tune-fusion]
+//!       [--compare] [--subset odd|even] [--fusion name=value,...]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -300,12 +301,40 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let misses = args.iter().any(|a| a == "--misses");
     let tuning = args.iter().any(|a| a == "--tune");
-    let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let takes_value = |i: usize| i > 0 && matches!(args[i - 1].as_str(), "--subset" | "--fusion");
+    let pos: Vec<&String> =
+        args.iter().enumerate().filter(|(i, a)| !a.starts_with("--") && !takes_value(*i)).map(|(_, a)| a).collect();
     let corpus = PathBuf::from(pos.first().map(|s| s.to_string()).unwrap_or_else(|| "corpus-sample".into()));
     let qfile = pos.get(1).map(PathBuf::from).unwrap_or_else(|| corpus.join("queries.toml"));
-    let queries = load_queries(&qfile).unwrap();
+    let mut queries = load_queries(&qfile).unwrap();
+    // --subset odd|even: half of the queries by id number, for a held-out check of tuning.
+    if let Some(half) = args.iter().position(|a| a == "--subset").and_then(|i| args.get(i + 1)) {
+        let odd = half == "odd";
+        queries.retain(|q| q.id[1..].parse::<u32>().is_ok_and(|n| (n % 2 == 1) == odd));
+    }
     let tmp = tempfile::tempdir().unwrap();
     let mut engine = Ours::new(&corpus, tmp.path());
+    // --fusion name=value,...: fusion weights other than the defaults.
+    if let Some(spec) = args.iter().position(|a| a == "--fusion").and_then(|i| args.get(i + 1)) {
+        let sem = engine.semantic.as_mut().expect("--fusion needs the model");
+        for kv in spec.split(',') {
+            let (k, v) = kv.split_once('=').expect("name=value");
+            let v: f32 = v.parse().expect("a number");
+            let f = &mut sem.fusion;
+            match k {
+                "semantic" => f.semantic = v,
+                "semantic_when_words_match" => f.semantic_when_words_match = v,
+                "words_match_min" => f.words_match_min = v as usize,
+                "semantic_long" => f.semantic_long = v,
+                "long_query" => f.long_query = v as usize,
+                "k" => f.k = v,
+                "cross_language" => f.cross_language = v,
+                "min_similarity" => f.min_similarity = v,
+                other => panic!("unknown fusion weight {other}"),
+            }
+        }
+        eprintln!("fusion: {:?}", sem.fusion);
+    }
     if tuning {
         tune(&mut engine, &queries);
         return;
