@@ -8,8 +8,10 @@
 //! - **recoll**: `recollq` over an index built by `recollindex` (when installed);
 //! - **omega**: Xapian Omega's `quest` over a database built by `omindex` (when installed).
 //!
-//!   cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses] [--tune] [--tune-fusion]
-//!       [--compare] [--subset odd|even] [--fusion name=value,...]
+//! ```text
+//! cargo run --release --example relevance -- [CORPUS] [QUERIES] [--misses] [--tune] [--tune-fusion]
+//!     [--compare] [--subset odd|even] [--fusion name=value,...]
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
