@@ -175,3 +175,69 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
     assert_eq!(v["indexed"], 0, "{v}");
     assert_eq!(v["vectors"]["documents"], 2, "{v}");
 }
+
+#[test]
+fn a_run_killed_while_embedding_leaves_a_working_index_and_the_next_run_completes_it() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let model = util::model();
+    let tmp = tempfile::tempdir().unwrap();
+    // Commits every second, so that kills land between commits of the vector phase.
+    let cfg = util::settings_with(tmp.path(), &[("commit_every_secs = 60", "commit_every_secs = 1")]);
+    let idx = tmp.path().join("idx");
+    let corpus = util::corpus();
+    let passages = |dir: &Path| {
+        let i = wash_lessons::index::WashIndex::open(dir).unwrap();
+        let searcher = i.reader(false).unwrap().searcher();
+        wash_lessons::index::vectors::VectorCache::default().count(&searcher).unwrap()
+    };
+    let clean = tmp.path().join("clean");
+    let out = run_with_model(&["--config", s(&cfg), "index", "--index", s(&clean), "--json", s(&corpus)], &model);
+    assert!(out.status.success());
+    let expected = passages(&clean);
+    assert!(expected > 500, "{expected} passages");
+    let mut killed_while_embedding = 0;
+    for delay_ms in [700u64, 1500, 2300, 3200, 4500] {
+        let _ = std::fs::remove_dir_all(&idx);
+        let mut child = Command::new(util::bin())
+            .args(["--config", s(&cfg), "index", "--json", "--index", s(&idx), s(&corpus)])
+            .env("WASH_LESSONS_MODEL", &model)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let running = child.try_wait().unwrap().is_none();
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGKILL);
+        }
+        let _ = child.wait();
+        if !idx.join("meta.json").exists() {
+            continue;
+        }
+        // Whatever was committed searches, by words and by meaning.
+        let out = run_with_model(&["search", "--index", s(&idx), "--json", "--mode", "keyword", "latrine"], &model);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // The next run completes what the killed one left; the one after finds nothing to do.
+        let out = run_with_model(&["--config", s(&cfg), "index", "--index", s(&idx), "--json", s(&corpus)], &model);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v = json(&out);
+        if running && v["indexed"] == 0 && v["vectors"]["documents"].as_u64().is_some_and(|d| d > 0 && d < 64) {
+            killed_while_embedding += 1;
+        }
+        let out = run_with_model(&["--config", s(&cfg), "index", "--index", s(&idx), "--json", s(&corpus)], &model);
+        let v = json(&out);
+        assert!(v["vectors"].is_null(), "every document has its vectors: {v}");
+        assert_eq!(passages(&idx), expected, "the same passages as a clean run, none twice (kill at {delay_ms} ms)");
+        let out = run_with_model(
+            &["search", "--index", s(&idx), "--json", "--mode", "semantic", "--limit", "100", "comités de gestion"],
+            &model,
+        );
+        let r = json(&out);
+        let ids: std::collections::HashSet<&str> =
+            r["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), r["hits"].as_array().unwrap().len(), "no document twice");
+        assert!(ids.len() >= 10, "{r}");
+    }
+    assert!(killed_while_embedding >= 1, "no kill landed between commits of the vector phase");
+}
