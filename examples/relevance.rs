@@ -22,7 +22,7 @@ use tantivy::schema::{Schema, Value, STORED, STRING, TEXT};
 use tantivy::{doc, Index, TantivyDocument};
 use wash_lessons::eval::{load_queries, score, JudgedQuery};
 use wash_lessons::index::WashIndex;
-use wash_lessons::search::{search, Expander, Mode, SearchRequest, Semantic};
+use wash_lessons::search::{search, Expander, Fusion, Mode, SearchRequest, Semantic};
 use wash_lessons::{ingest, Config};
 
 fn corpus_files(corpus: &Path) -> Vec<(String, PathBuf)> {
@@ -118,6 +118,22 @@ fn meaning_query(q: &JudgedQuery) -> bool {
     q.kind.iter().any(|k| k == "conceptual" || k == "cross-language")
 }
 
+/// Sets the fusion weight called `name`; false for an unknown name.
+fn set_fusion(f: &mut Fusion, name: &str, v: f32) -> bool {
+    match name {
+        "semantic" => f.semantic = v,
+        "semantic_when_words_match" => f.semantic_when_words_match = v,
+        "words_match_min" => f.words_match_min = v as usize,
+        "semantic_long" => f.semantic_long = v,
+        "long_query" => f.long_query = v as usize,
+        "k" => f.k = v,
+        "cross_language" => f.cross_language = v,
+        "min_similarity" => f.min_similarity = v,
+        _ => return false,
+    }
+    true
+}
+
 /// nDCG@10 of the fused ranking on the conceptual and cross-language queries and on the rest.
 fn fusion_scores(ours: &Ours, queries: &[JudgedQuery]) -> (f64, f64, f64) {
     let r = ours.rank(queries, Mode::Hybrid);
@@ -150,16 +166,7 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
             let mut best = (penalty(a, r), keep);
             for &v in *values {
                 let mut f = keep;
-                match *name {
-                    "semantic" => f.semantic = v,
-                    "semantic_when_words_match" => f.semantic_when_words_match = v,
-                    "words_match_min" => f.words_match_min = v as usize,
-                    "semantic_long" => f.semantic_long = v,
-                    "long_query" => f.long_query = v as usize,
-                    "k" => f.k = v,
-                    "cross_language" => f.cross_language = v,
-                    _ => f.min_similarity = v,
-                }
+                set_fusion(&mut f, name, v);
                 ours.semantic.as_mut().unwrap().fusion = f;
                 let (a, m, r) = fusion_scores(ours, queries);
                 println!("    {name}={v}: all {a:.4}, conceptual+cross-language {m:.4}, rest {r:.4}");
@@ -322,18 +329,7 @@ fn main() {
         for kv in spec.split(',') {
             let (k, v) = kv.split_once('=').expect("name=value");
             let v: f32 = v.parse().expect("a number");
-            let f = &mut sem.fusion;
-            match k {
-                "semantic" => f.semantic = v,
-                "semantic_when_words_match" => f.semantic_when_words_match = v,
-                "words_match_min" => f.words_match_min = v as usize,
-                "semantic_long" => f.semantic_long = v,
-                "long_query" => f.long_query = v as usize,
-                "k" => f.k = v,
-                "cross_language" => f.cross_language = v,
-                "min_similarity" => f.min_similarity = v,
-                other => panic!("unknown fusion weight {other}"),
-            }
+            assert!(set_fusion(&mut sem.fusion, k, v), "unknown fusion weight {k}");
         }
         eprintln!("fusion: {:?}", sem.fusion);
     }

@@ -60,9 +60,13 @@ fn the_installed_model_reproduces_the_reference_and_damage_is_refused() {
     assert!(!dest.exists() && !dest.with_extension("wlm.part").exists());
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    std::fs::copy(from, to).unwrap();
+/// Copies these files of corpus-sample into `dir`, keeping their relative paths.
+fn sample_files(dir: &Path, files: &[&str]) {
+    for f in files {
+        let to = dir.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(util::corpus().join(f), to).unwrap();
+    }
 }
 
 #[test]
@@ -71,14 +75,14 @@ fn index_runs_embed_passages_and_reembed_only_what_changed() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = tmp.path().join("docs");
     let index = tmp.path().join("idx");
-    let corpus = util::corpus();
-    for f in [
-        "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
-        "meeting-notes/kenya-mukuru-sanitation-learning-alliance-2014-03.md",
-        "evaluations/malawi-afridev-handpump-sustainability-evaluation-2014.pdf",
-    ] {
-        copy(&corpus.join(f), &docs.join(f));
-    }
+    sample_files(
+        &docs,
+        &[
+            "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
+            "meeting-notes/kenya-mukuru-sanitation-learning-alliance-2014-03.md",
+            "evaluations/malawi-afridev-handpump-sustainability-evaluation-2014.pdf",
+        ],
+    );
     let index_run = || {
         let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &model);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -148,13 +152,13 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("idx");
     let docs = tmp.path().join("docs");
-    let corpus = util::corpus();
-    for f in [
-        "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
-        "case-studies/mali-sikasso-reseau-reparateurs-pmh-fiche-capitalisation-2024.html",
-    ] {
-        copy(&corpus.join(f), &docs.join(f));
-    }
+    sample_files(
+        &docs,
+        &[
+            "field-notes/rdc-kasai-central-note-mission-forages-2023.txt",
+            "case-studies/mali-sikasso-reseau-reparateurs-pmh-fiche-capitalisation-2024.html",
+        ],
+    );
     let none = tmp.path().join("no-model.wlm");
     let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &none);
     assert!(out.status.success());

@@ -89,36 +89,30 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         Err(e) => return fatal(e),
     };
     if state.semantic.is_some() {
-        // Read the passage vectors now rather than on the first query.
+        // In the background: passage vectors for the documents that lack them (keyword search,
+        // and meaning for the documents done, answer meanwhile; uploads wait for it), then the
+        // vectors read into memory rather than on the first query.
         let st = state.clone();
         std::thread::spawn(move || {
-            let searcher = st.reader.searcher();
-            if let Some(sem) = st.semantic.as_ref() {
-                match sem.vectors.count(&searcher) {
-                    Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
-                    Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
-                }
-            }
-        });
-    }
-    if vectors_pending {
-        // Passage vectors for documents that lack them, in the background: keyword search (and
-        // meaning, for the documents done) answers meanwhile; uploads wait for it.
-        let st = state.clone();
-        std::thread::spawn(move || {
-            let _guard = st.write_lock.blocking_lock();
             let sem = st.semantic.as_ref().expect("model present");
-            tracing::info!("computing passage vectors for semantic search");
-            match ingest::embed::run(&st.idx, Some(&sem.model), st.config.settings.index.commit_every_secs, false) {
-                Ok(s) => tracing::info!(
-                    documents = s.documents,
-                    passages = s.embedded,
-                    ms = s.took_ms,
-                    "passage vectors ready"
-                ),
-                Err(e) => tracing::warn!(error = %e, "passage vectors failed; keyword search is unaffected"),
+            if vectors_pending {
+                let _guard = st.write_lock.blocking_lock();
+                tracing::info!("computing passage vectors for semantic search");
+                match ingest::embed::run(&st.idx, Some(&sem.model), st.config.settings.index.commit_every_secs, false) {
+                    Ok(s) => tracing::info!(
+                        documents = s.documents,
+                        passages = s.embedded,
+                        ms = s.took_ms,
+                        "passage vectors ready"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "passage vectors failed; keyword search is unaffected"),
+                }
+                let _ = st.reader.reload();
             }
-            let _ = st.reader.reload();
+            match sem.vectors.count(&st.reader.searcher()) {
+                Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
+                Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
+            }
         });
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -142,11 +142,20 @@ pub struct DocumentStatistics<'a> {
 }
 
 impl<'a> DocumentStatistics<'a> {
-    /// Statistics of the documents of `searcher`.
+    /// Statistics of the documents of `searcher` (counted once: make one per request).
     pub fn new(searcher: &'a tantivy::Searcher) -> tantivy::Result<Self> {
-        let documents = searcher.search(&documents_query(), &tantivy::collector::Count)? as u64;
-        Ok(DocumentStatistics { searcher, documents })
+        Ok(DocumentStatistics { searcher, documents: count_documents(searcher)? })
     }
+
+    /// Live documents, passage documents not counted.
+    pub fn documents(&self) -> u64 {
+        self.documents
+    }
+}
+
+/// Live documents of `searcher`, passage documents not counted.
+fn count_documents(searcher: &tantivy::Searcher) -> tantivy::Result<u64> {
+    Ok(searcher.search(&documents_query(), &tantivy::collector::Count)? as u64)
 }
 
 impl tantivy::query::Bm25StatisticsProvider for DocumentStatistics<'_> {
@@ -377,7 +386,7 @@ impl WashIndex {
 
     /// Live documents (passage documents, which carry vectors, are not counted).
     pub fn document_count(&self, searcher: &tantivy::Searcher) -> Result<u64> {
-        Ok(searcher.search(&documents_query(), &tantivy::collector::Count)? as u64)
+        Ok(count_documents(searcher)?)
     }
 
     /// The term that identifies the passages of a document (their delete key).

@@ -22,7 +22,7 @@ use crate::config::{check_path_syntax, family_of, ALL_FAMILIES, TAGGED_FAMILIES}
 use crate::document::Record;
 use crate::error::{Error, Result};
 use crate::index::vectors::PassageMatch;
-use crate::index::WashIndex;
+use crate::index::{DocumentStatistics, WashIndex};
 
 pub mod expand;
 pub mod hybrid;
@@ -421,6 +421,8 @@ pub fn search(
         }
     };
     let searcher = reader.searcher();
+    // BM25 statistics of the documents, counted once for every query this request runs.
+    let stats = DocumentStatistics::new(&searcher)?;
     let (filters, filter_paths) = request_filters(idx, req)?;
     let plan = QueryPlan::new(idx, expander, &req.query);
     // An empty query lists documents: there is no meaning to compare.
@@ -438,7 +440,7 @@ pub fn search(
             || match (&plan, mode) {
                 (Some(p), Mode::Hybrid) => {
                     let deep = SearchRequest { offset: 0, limit: depth, sort: Sort::Relevance, ..req.clone() };
-                    keyword(idx, &searcher, &deep, p, &filters, &filter_paths, false).map(Some)
+                    keyword(&searcher, &stats, &deep, p, &filters, &filter_paths, false).map(Some)
                 }
                 _ => Ok(None),
             },
@@ -475,7 +477,7 @@ pub fn search(
         };
         let newest = req.sort == Sort::Newest;
         let counting = SearchRequest { limit: if newest { req.limit } else { 0 }, ..req.clone() };
-        let (total, newest_top, facets) = execute(&searcher, &counting, &*union, &filters, &filter_paths)?;
+        let (total, newest_top, facets) = execute(&searcher, &stats, &counting, &*union, &filters, &filter_paths)?;
         let by_addr: HashMap<DocAddress, &hybrid::Fused> = fused.iter().map(|f| (f.addr, f)).collect();
         let top: Vec<(f32, DocAddress)> = if newest {
             newest_top
@@ -515,11 +517,11 @@ pub fn search(
     let (text_query, found, all_words) = match &plan {
         None => {
             let q: Box<dyn Query> = Box::new(crate::index::documents_query());
-            let f = execute(&searcher, req, &*q, &filters, &filter_paths)?;
+            let f = execute(&searcher, &stats, req, &*q, &filters, &filter_paths)?;
             (q, f, true)
         }
         Some(p) => {
-            let k = keyword(idx, &searcher, req, p, &filters, &filter_paths, true)?;
+            let k = keyword(&searcher, &stats, req, p, &filters, &filter_paths, true)?;
             (k.query, k.found, k.all_words)
         }
     };
@@ -582,22 +584,21 @@ struct KeywordFound {
 /// Documents with all the concepts of the query. When fewer than a page of them exist,
 /// documents with some of them follow, ranked below those that have them all.
 fn keyword(
-    idx: &WashIndex,
     searcher: &Searcher,
+    stats: &DocumentStatistics,
     req: &SearchRequest,
     plan: &QueryPlan,
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
     facets: bool,
 ) -> Result<KeywordFound> {
-    let _ = idx;
     let mut query = plan.all();
-    let mut found = execute_with(searcher, req, &*query, filters, filter_paths, facets)?;
+    let mut found = execute_with(searcher, stats, req, &*query, filters, filter_paths, facets)?;
     let with_all = found.0;
     let mut all_words = true;
     if found.0 < FULL_PAGE {
         let q = plan.any();
-        let f = execute_with(searcher, req, &*q, filters, filter_paths, facets)?;
+        let f = execute_with(searcher, stats, req, &*q, filters, filter_paths, facets)?;
         if f.0 > found.0 {
             all_words = false;
             query = q;
@@ -710,6 +711,8 @@ pub fn similar(
         return Err(Error::InvalidRequest(format!("limit at most {MAX_LIMIT}, offset at most {MAX_OFFSET}")));
     }
     let searcher = reader.searcher();
+    // BM25 statistics of the documents, counted once for every query this request runs.
+    let stats = DocumentStatistics::new(&searcher)?;
     let Some(doc) = idx.find_document(&searcher, id)? else { return Ok(None) };
     let record = idx.stored_record(&doc)?;
     let mut text = String::new();
@@ -723,7 +726,7 @@ pub fn similar(
     let field = idx.fields.body(&record.language);
     let mlt = tantivy::query::MoreLikeThisQuery::builder()
         .with_min_doc_frequency(1)
-        .with_max_doc_frequency((idx.document_count(&searcher)? / 3).max(2))
+        .with_max_doc_frequency((stats.documents() / 3).max(2))
         .with_min_term_frequency(2)
         .with_max_query_terms(30)
         .with_min_word_length(4)
@@ -750,7 +753,7 @@ pub fn similar(
         (Some(sem), Some(c)) => {
             let sdocs = hybrid::semantic_docs(&searcher, sem, &c, &filters, &sem.fusion, Some(id))?;
             let deep = SearchRequest { offset: 0, limit: (req.offset + req.limit).max(KEYWORD_DEPTH), ..plain.clone() };
-            let (_, kw_top, _) = execute(&searcher, &deep, &*query, &filters, &filter_paths)?;
+            let (_, kw_top, _) = execute(&searcher, &stats, &deep, &*query, &filters, &filter_paths)?;
             let keyword_list: Vec<(String, DocAddress, String)> = {
                 let mut lookup = hybrid::DocLookup::new(&searcher);
                 kw_top.iter().filter_map(|(_, a)| Some((lookup.id(*a)?, *a, String::new()))).collect()
@@ -759,7 +762,7 @@ pub fn similar(
             let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
             let union = BooleanQuery::new(vec![(Occur::Should, query.box_clone()), (Occur::Should, meaning)]);
             let counting = SearchRequest { limit: 0, ..plain.clone() };
-            let (total, _, facets) = execute(&searcher, &counting, &union, &filters, &filter_paths)?;
+            let (total, _, facets) = execute(&searcher, &stats, &counting, &union, &filters, &filter_paths)?;
             let top: Vec<(f32, DocAddress)> =
                 fused.iter().skip(req.offset).take(req.limit).map(|f| (f.score, f.addr)).collect();
             let extras = fused
@@ -771,7 +774,7 @@ pub fn similar(
             (Mode::Hybrid, total, top, facets, extras)
         }
         _ => {
-            let (total, top, facets) = execute(&searcher, &plain, &*query, &filters, &filter_paths)?;
+            let (total, top, facets) = execute(&searcher, &stats, &plain, &*query, &filters, &filter_paths)?;
             (Mode::Keyword, total, top, facets, HashMap::new())
         }
     };
@@ -793,17 +796,19 @@ type Found = (usize, Vec<(f32, DocAddress)>, BTreeMap<String, Vec<FacetCount>>);
 
 fn execute(
     searcher: &Searcher,
+    stats: &DocumentStatistics,
     req: &SearchRequest,
     text_query: &dyn Query,
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
 ) -> Result<Found> {
-    execute_with(searcher, req, text_query, filters, filter_paths, true)
+    execute_with(searcher, stats, req, text_query, filters, filter_paths, true)
 }
 
 /// [`execute`], with facet counts only when `facets` is set (a ranking for fusion needs none).
 fn execute_with(
     searcher: &Searcher,
+    stats: &DocumentStatistics,
     req: &SearchRequest,
     text_query: &dyn Query,
     filters: &[Box<dyn Query>],
@@ -832,15 +837,14 @@ fn execute_with(
         facet_handles.push((root.clone(), multi.add_collector(c)));
     }
     let mut top: Vec<(f32, DocAddress)> = Vec::new();
-    let stats = crate::index::DocumentStatistics::new(searcher)?;
     let mut fruits = if req.limit == 0 {
-        searcher.search_with_statistics_provider(&query, &multi, &stats)?
+        searcher.search_with_statistics_provider(&query, &multi, stats)?
     } else {
         let td = TopDocs::with_limit(req.limit).and_offset(req.offset);
         match req.sort {
             Sort::Relevance => {
                 let (hits, fruits) =
-                    searcher.search_with_statistics_provider(&query, &(td.order_by_score(), multi), &stats)?;
+                    searcher.search_with_statistics_provider(&query, &(td.order_by_score(), multi), stats)?;
                 top = hits;
                 fruits
             }
@@ -848,7 +852,7 @@ fn execute_with(
                 let (hits, fruits) = searcher.search_with_statistics_provider(
                     &query,
                     &(td.order_by_fast_field::<u64>("year_value", Order::Desc), multi),
-                    &stats,
+                    stats,
                 )?;
                 top = hits.into_iter().map(|(_, a)| (0.0, a)).collect();
                 fruits
