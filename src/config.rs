@@ -17,6 +17,8 @@ const DEFAULT_SETTINGS: &str = include_str!("../index-config/settings.toml");
 const DEFAULT_TAXONOMY: &str = include_str!("../index-config/taxonomy.toml");
 const DEFAULT_COUNTRIES: &str = include_str!("../index-config/countries.toml");
 const DEFAULT_SYNONYMS: &str = include_str!("../index-config/synonyms.toml");
+const DEFAULT_DESCRIPTIONS: &str = include_str!("../index-config/descriptions.toml");
+const DEFAULT_TAGGER: &str = include_str!("../index-config/tagger.json");
 
 /// The facet families tagged from text, in display order.
 pub const TAGGED_FAMILIES: [&str; 4] = ["context", "technology", "failure_cause", "approach"];
@@ -82,6 +84,10 @@ pub struct Config {
     pub countries: Vec<CountryDef>,
     /// The WASH glossary: groups of terms that mean the same (`synonyms.toml`).
     pub synonyms: Vec<Vec<String>>,
+    /// What each facet path means, in statements (`descriptions.toml`): evidence by meaning.
+    pub descriptions: Vec<Description>,
+    /// The trained tagger (`tagger.json`): word classifier and how evidence is combined.
+    pub tagger: std::sync::Arc<crate::enrich::combine::TagModel>,
     /// Where the configuration came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
     /// `false` when only `settings.toml` was read ([`Config::discover_settings`]): the taxonomy,
@@ -97,6 +103,8 @@ impl Config {
             taxonomy: parse_taxonomy(DEFAULT_TAXONOMY, "taxonomy.toml")?,
             countries: parse_countries(DEFAULT_COUNTRIES, "countries.toml")?,
             synonyms: parse_synonyms(DEFAULT_SYNONYMS, "synonyms.toml")?,
+            descriptions: parse_descriptions(DEFAULT_DESCRIPTIONS, "descriptions.toml")?,
+            tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(DEFAULT_TAGGER, "tagger.json")?),
             source: None,
             complete: true,
         })
@@ -122,11 +130,18 @@ impl Config {
         let (t, tname) = read("taxonomy.toml", DEFAULT_TAXONOMY)?;
         let (c, cname) = read("countries.toml", DEFAULT_COUNTRIES)?;
         let (y, yname) = read("synonyms.toml", DEFAULT_SYNONYMS)?;
+        let (d, dname) = read("descriptions.toml", DEFAULT_DESCRIPTIONS)?;
+        let (g, gname) = read("tagger.json", DEFAULT_TAGGER)?;
+        let taxonomy = parse_taxonomy(&t, &tname)?;
+        let descriptions = parse_descriptions(&d, &dname)?;
+        check_descriptions(&descriptions, &taxonomy, &dname)?;
         Ok(Config {
             settings: parse_settings(&s, &sname)?,
-            taxonomy: parse_taxonomy(&t, &tname)?,
+            taxonomy,
             countries: parse_countries(&c, &cname)?,
             synonyms: parse_synonyms(&y, &yname)?,
+            descriptions,
+            tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(&g, &gname)?),
             source: Some(dir.to_path_buf()),
             complete: true,
         })
@@ -160,6 +175,8 @@ impl Config {
             taxonomy: Taxonomy::default(),
             countries: Vec::new(),
             synonyms: Vec::new(),
+            descriptions: Vec::new(),
+            tagger: std::sync::Arc::default(),
             source: dir,
             complete: false,
         })
@@ -190,6 +207,79 @@ impl Config {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// descriptions.toml
+
+/// What one facet path means: statements in the four languages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    /// The facet path.
+    pub path: String,
+    /// (language, statement).
+    pub statements: Vec<(String, String)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DescriptionsFile {
+    version: u32,
+    #[serde(default)]
+    path: Vec<DescriptionEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DescriptionEntry {
+    path: String,
+    #[serde(default)]
+    en: Vec<String>,
+    #[serde(default)]
+    fr: Vec<String>,
+    #[serde(default)]
+    es: Vec<String>,
+    #[serde(default)]
+    pt: Vec<String>,
+}
+
+fn parse_descriptions(src: &str, name: &str) -> Result<Vec<Description>> {
+    let f: DescriptionsFile = toml::from_str(src).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+    if f.version != 1 {
+        return Err(Error::Config(format!("{name}: unsupported version {} (expected 1)", f.version)));
+    }
+    let mut out: Vec<Description> = Vec::new();
+    for e in f.path {
+        check_path_syntax(&e.path).map_err(|m| Error::Config(format!("{name}: path {:?}: {m}", e.path)))?;
+        if out.iter().any(|d| d.path == e.path) {
+            return Err(Error::Config(format!("{name}: path {:?} is described twice", e.path)));
+        }
+        let mut statements = Vec::new();
+        for (lang, list) in [("en", e.en), ("fr", e.fr), ("es", e.es), ("pt", e.pt)] {
+            for s in list {
+                let s = s.trim().to_string();
+                if crate::text::word_count(&s) < 3 {
+                    return Err(Error::Config(format!(
+                        "{name}: path {:?}: {lang} statement {s:?} is too short (a sentence of 8-25 words)",
+                        e.path
+                    )));
+                }
+                statements.push((lang.to_string(), s));
+            }
+        }
+        out.push(Description { path: e.path, statements });
+    }
+    Ok(out)
+}
+
+/// Every described path must be a path of the taxonomy.
+fn check_descriptions(descriptions: &[Description], taxonomy: &Taxonomy, name: &str) -> Result<()> {
+    for d in descriptions {
+        if taxonomy.get(&d.path).is_none() {
+            return Err(Error::Config(format!("{name}: path {:?} is not in taxonomy.toml", d.path)));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

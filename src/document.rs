@@ -213,10 +213,35 @@ pub struct Evidence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TagSource {
-    /// Evidence found in the text.
+    /// Decided from the words of the text: trigger terms and the word classifier.
     Text,
+    /// Decided with the sentence encoder: passages close in meaning to the path's descriptions,
+    /// weighed together with the words.
+    Meaning,
     /// Given in front matter, document keywords or a sidecar file.
     Explicit,
+    /// Set by a curator (wins over everything else; see `curator`).
+    Curator,
+}
+
+/// A passage that carried a tag by meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PassageEvidence {
+    /// Page (1-based; 0 = the title).
+    pub page: u32,
+    /// The passage's text (cut at a word after about 400 characters).
+    pub text: String,
+    /// Cosine of the passage to the nearest statement describing the path.
+    pub similarity: f64,
+}
+
+/// Who set a curator's tag, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CuratorNote {
+    /// The name of the key (or "cli" for the command line).
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
 }
 
 /// One facet tag with its evidence.
@@ -233,6 +258,30 @@ pub struct Tag {
     /// Score needed for this document.
     pub threshold: f64,
     /// The terms found.
+    pub evidence: Vec<Evidence>,
+    /// How sure the tagger is (0-1), for automatic tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The passages that carried a tag by meaning, the closest first: which to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passages: Vec<PassageEvidence>,
+    /// For a curator's tag: who set it and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curator: Option<CuratorNote>,
+}
+
+/// Term evidence for one facet path, tagged or not: what tags by meaning weigh together with
+/// the passages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TermScore {
+    /// The facet path.
+    pub path: String,
+    /// Weighted count of its trigger terms (title and headings weigh more).
+    pub score: f64,
+    /// The score that tags by terms alone, for this document's length.
+    pub threshold: f64,
+    /// The terms found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
 }
 
@@ -287,6 +336,13 @@ pub struct Record {
     pub description: Option<String>,
     /// Tags per family (context, technology, failure_cause, approach).
     pub facets: BTreeMap<String, Vec<Tag>>,
+    /// Term evidence of every facet path that has any (tagged or not).
+    #[serde(default)]
+    pub term_scores: Vec<TermScore>,
+    /// How the automatic tags were decided: "terms" (words of the text only) or "meaning" (with
+    /// the sentence encoder's passage vectors).
+    #[serde(default)]
+    pub tagged_by: String,
     /// Words in the text.
     pub words: usize,
     /// Notes about extraction and enrichment.

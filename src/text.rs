@@ -94,3 +94,23 @@ mod tests {
         assert_eq!(word_count("  "), 0);
     }
 }
+
+/// The sentences of a text: cut at line breaks and after `.`, `!`, `?`, `…` or `;` followed by a
+/// space, trimmed, empty ones skipped. (Abbreviations such as "e.g." cut a sentence short: the
+/// pieces still say what the sentence says.)
+pub fn sentences(text: &str) -> impl Iterator<Item = &str> + '_ {
+    text.split('\n').flat_map(|line| {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut prev_end = false;
+        for (i, c) in line.char_indices() {
+            if prev_end && c.is_whitespace() {
+                out.push(&line[start..i]);
+                start = i;
+            }
+            prev_end = matches!(c, '.' | '!' | '?' | '…' | ';');
+        }
+        out.push(&line[start..]);
+        out.into_iter().map(str::trim).filter(|s| !s.is_empty())
+    })
+}

@@ -23,13 +23,21 @@ pub fn run(a: Args, config: &Config) -> i32 {
     let enricher = Enricher::new(config);
     let limits = Limits::from(&config.settings.extract);
     let display = a.file.to_string_lossy().into_owned();
-    let r = match ingest::process(&ingest::Job::file(&a.file, &display), &enricher, &limits, &|| {}) {
+    let mut r = match ingest::process(&ingest::Job::file(&a.file, &display), &enricher, &limits, &|| {}) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", a.file.display());
             return exit::PARTIAL;
         }
     };
+    // With the sentence encoder, tags are decided with the meaning of the passages too, as the
+    // index's vector phase decides them.
+    if let Some(encoder) = super::load_model(None) {
+        let tagger = crate::enrich::combine::MeaningTagger::new(&encoder, config);
+        let snapshot = r.clone();
+        let (vectors, passages) = super::tagger::passage_vectors(&encoder, &snapshot);
+        tagger.retag(&mut r, &config.taxonomy, &vectors, &passages);
+    }
     if a.json {
         print_json(&r);
         return exit::OK;
@@ -52,7 +60,19 @@ pub fn run(a: Args, config: &Config) -> i32 {
     for (family, tags) in &r.facets {
         for t in tags {
             let ev: Vec<String> = t.evidence.iter().take(6).map(|e| format!("{:?} x{}", e.term, e.count)).collect();
-            println!("{family:<14} {} [{:?}, score {} / {}] {}", t.path, t.source, t.score, t.threshold, ev.join(", "));
+            let conf = t.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default();
+            println!(
+                "{family:<14} {} [{:?}{conf}, terms {} / {}] {}",
+                t.path,
+                t.source,
+                t.score,
+                t.threshold,
+                ev.join(", ")
+            );
+            for p in &t.passages {
+                let page = if p.page == 0 { "title".to_string() } else { format!("p. {}", p.page) };
+                println!("{:<14}   read {page} (similarity {:.2}): {}", "", p.similarity, p.text);
+            }
         }
     }
     for w in &r.warnings {

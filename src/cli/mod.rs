@@ -7,6 +7,7 @@ mod model;
 mod search;
 mod serve;
 mod stats;
+mod tagger;
 mod worker;
 
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ enum Command {
     Serve(serve::Args),
     /// Install or check the multilingual sentence encoder used by semantic search.
     Model(model::Args),
+    /// The facet tagger: its evidence and its training.
+    Tagger(tagger::Args),
     /// Extraction worker (started by `index` and `serve`; reads requests on stdin).
     #[command(hide = true)]
     Worker,
@@ -98,6 +101,7 @@ pub fn main() -> i32 {
         Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
+        Command::Tagger(a) => config().map(|c| tagger::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Model(a) => model::run(a),
         Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
         Command::Worker => config().map(|c| worker::run(&c)).unwrap_or(exit::FATAL),

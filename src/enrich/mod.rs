@@ -4,11 +4,16 @@
 //! What a person declared (sidecar, front matter, facet paths in document keywords) wins over
 //! what is inferred from the text.
 
+pub mod combine;
 pub mod countries;
 pub mod dates;
 pub mod language;
+pub mod learn;
+pub mod meaning;
 pub mod passages;
 pub mod tagger;
+pub mod train;
+pub mod words;
 
 use std::collections::BTreeMap;
 
@@ -106,6 +111,7 @@ impl Enricher {
         let countries = mentions.iter().map(|m| m.code.clone()).collect();
 
         // Facets: evidence from the text, replaced per family by declared facets.
+        let term_scores = self.tagger.scores(&toks, lang_filter, words, settings.tagging.length_norm_words);
         let mut facets: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
         for tag in self.tagger.tag(&toks, lang_filter, words, settings.tagging.length_norm_words) {
             facets.entry(family_of(&tag.path).unwrap_or("").to_string()).or_default().push(tag);
@@ -134,6 +140,9 @@ impl Enricher {
                 score: text_tag.map(|t| t.score).unwrap_or(0.0),
                 threshold: text_tag.map(|t| t.threshold).unwrap_or(0.0),
                 evidence: text_tag.map(|t| t.evidence.clone()).unwrap_or_default(),
+                confidence: None,
+                passages: Vec::new(),
+                curator: None,
             });
         }
         for (fam, tags) in explicit {
@@ -151,7 +160,7 @@ impl Enricher {
         }
         authors.dedup();
 
-        Record {
+        let mut record = Record {
             id: source.id.clone(),
             path: source.path.clone(),
             format: doc.format,
@@ -167,13 +176,17 @@ impl Enricher {
             keywords,
             description: doc.declared.description.clone().or(doc.metadata.description.clone()),
             facets,
+            term_scores,
             words,
             warnings,
             scanned_pages: doc.scanned_pages.clone(),
             ocr_pages: doc.ocr_pages.clone(),
             lessons,
             pages,
-        }
+            tagged_by: String::new(),
+        };
+        self.config.tagger.tag_record(&mut record, &self.config.taxonomy, None);
+        record
     }
 
     /// Title: declared, then the file's own (unless it is a placeholder), then the first

@@ -66,6 +66,21 @@ pub fn split(pages: &[PageText]) -> Vec<Passage> {
     out
 }
 
+/// The passages of a document as the vector phase embeds them: the title as a passage of its own
+/// (page 0, when it has two words or more: the densest statement of what the document is
+/// about), then the passages of the pages. Each as (page, start, end, text).
+pub fn of_document<'a>(title: &'a str, pages: &'a [PageText]) -> Vec<(u32, usize, usize, &'a str)> {
+    let title = (title.split_whitespace().count() >= 2).then_some((0u32, 0usize, 0usize, title));
+    let body = split(pages).into_iter().filter_map(move |p| {
+        let page = pages
+            .get((p.page as usize).wrapping_sub(1))
+            .filter(|pg| pg.number == p.page)
+            .or_else(|| pages.iter().find(|pg| pg.number == p.page))?;
+        Some((p.page, p.start, p.end, p.text(&page.text)))
+    });
+    title.into_iter().chain(body).collect()
+}
+
 /// Byte ranges of the whitespace-separated words of `text`.
 fn words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();

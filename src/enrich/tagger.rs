@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{Defaults, FacetDef, Phrase, Trigger, PROXIMITY_WINDOW};
-use crate::document::{Evidence, Tag, TagSource, Zone};
+use crate::document::{Evidence, Tag, TagSource, TermScore, Zone};
 
 /// A word of the document with its place.
 #[derive(Debug, Clone)]
@@ -215,6 +215,41 @@ impl Tagger {
         found
     }
 
+    /// Term evidence for every facet that has any, below its threshold too: the raw weighted
+    /// score and the threshold for this document. Tags by meaning weigh it with the passages.
+    pub fn scores(&self, toks: &[Tok], lang: Option<&str>, words: usize, length_norm: usize) -> Vec<TermScore> {
+        let found = self.find(toks, lang);
+        let scale = (words as f64 / length_norm.max(1) as f64).sqrt().max(1.0);
+        found
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.score > 0.0)
+            .map(|(i, f)| TermScore {
+                path: self.facets[i].path.clone(),
+                score: round2(f.score),
+                threshold: round2(self.facets[i].min_score * scale),
+                evidence: self.evidence(i, f),
+            })
+            .collect()
+    }
+
+    /// The evidence of facet `i`: its terms, most frequent first.
+    fn evidence(&self, i: usize, found: &Found) -> Vec<Evidence> {
+        let f = &self.facets[i];
+        let mut evidence: Vec<Evidence> = found
+            .terms
+            .iter()
+            .map(|(&ti, (count, zones, pages))| Evidence {
+                term: f.triggers[ti].term.clone(),
+                count: *count,
+                zones: zones.iter().copied().collect(),
+                pages: pages.iter().copied().filter(|&p| p > 0).collect(),
+            })
+            .collect();
+        evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.term.cmp(&b.term)));
+        evidence
+    }
+
     pub fn tag(&self, toks: &[Tok], lang: Option<&str>, words: usize, length_norm: usize) -> Vec<Tag> {
         let found = self.find(toks, lang);
         let total: Vec<f64> = found.iter().map(|f| f.score).collect();
@@ -238,24 +273,16 @@ impl Tagger {
                 continue;
             }
             let f = &self.facets[i];
-            let mut evidence: Vec<Evidence> = found[i]
-                .terms
-                .iter()
-                .map(|(&ti, (count, zones, pages))| Evidence {
-                    term: f.triggers[ti].term.clone(),
-                    count: *count,
-                    zones: zones.iter().copied().collect(),
-                    pages: pages.iter().copied().filter(|&p| p > 0).collect(),
-                })
-                .collect();
-            evidence.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.term.cmp(&b.term)));
             tags.push(Tag {
                 path: f.path.clone(),
                 label: f.label.clone(),
                 source: TagSource::Text,
                 score: round2(total[i]),
                 threshold: round2(f.min_score * scale),
-                evidence,
+                evidence: self.evidence(i, &found[i]),
+                confidence: None,
+                passages: Vec::new(),
+                curator: None,
             });
         }
         tags

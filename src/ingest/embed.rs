@@ -122,14 +122,9 @@ pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progr
     for (id, version, addr) in &todo {
         let doc = searcher.doc(*addr)?;
         let record = idx.full_record(&doc)?;
-        let ps = passages::split(&record.pages);
-        let mut blobs = Vec::with_capacity(ps.len() + 1);
-        // The title is a passage of its own (page 0): the densest statement of what the
-        // document is about.
-        let title =
-            (record.title.split_whitespace().count() >= 2).then_some((0u32, 0usize, 0usize, record.title.as_str()));
-        let body = ps.iter().map(|p| (p.page, p.start, p.end, p.text(&record.pages[p.page as usize - 1].text)));
-        for (page, start, end, text) in title.into_iter().chain(body) {
+        let ps = passages::of_document(&record.title, &record.pages);
+        let mut blobs = Vec::with_capacity(ps.len());
+        for (page, start, end, text) in ps {
             let hash = vectors::text_hash(&format!("{page}\u{1f}{text}"));
             let mut blob = PassageBlob {
                 page,

@@ -1,0 +1,184 @@
+//! Evidence by meaning: how close each passage of a document comes to the statements that
+//! describe a facet category (`index-config/descriptions.toml`, written the way reports state
+//! such things, in four languages), compared by the sentence encoder's vectors.
+//!
+//! Raw closeness mostly says "this passage is about WASH failures", so it is taken relative to
+//! the other categories of the same family: for each passage, a category's closeness minus the
+//! mean closeness of its family. (Measured on the labelled real texts: the AUC of failure causes
+//! goes from 0.62 with raw cosines to 0.69 with relative ones.) A document's evidence for a
+//! category is the mean and the maximum of that relative closeness over its passages; the
+//! passage with the maximum is the one to read.
+
+use crate::config::Description;
+use crate::model::{Model, DIM};
+
+/// The statements of each category, as unit vectors.
+#[derive(Debug, Clone, Default)]
+pub struct Prototypes {
+    /// Per category (the tagger's order): its statements' vectors and those of its descendants,
+    /// `DIM` floats each.
+    vectors: Vec<Vec<f32>>,
+    /// Per category: the index of its family among `families`.
+    family: Vec<usize>,
+    families: usize,
+}
+
+/// What the passages of a document say of one category.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CategoryMeaning {
+    /// Mean over passages of the relative closeness.
+    pub mean: f32,
+    /// Its maximum over passages.
+    pub max: f32,
+    /// The passage of the maximum.
+    pub best: usize,
+    /// The cosine of that passage to the category's nearest statement.
+    pub cosine: f32,
+    /// The passage with the second-highest relative closeness, if any.
+    pub second: Option<usize>,
+    /// Its cosine to the category's nearest statement.
+    pub second_cosine: f32,
+}
+
+impl Prototypes {
+    /// Embeds the statements of `descriptions` for `categories`.
+    pub fn embed(model: &Model, descriptions: &[Description], categories: &[String]) -> Prototypes {
+        let texts: Vec<&str> = descriptions.iter().flat_map(|d| d.statements.iter().map(|(_, s)| s.as_str())).collect();
+        let all = model.embed(&texts);
+        let mut at = 0;
+        let mut by_path: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        for d in descriptions {
+            by_path.push((d.path.as_str(), at..at + d.statements.len()));
+            at += d.statements.len();
+        }
+        let vectors = categories
+            .iter()
+            .map(|c| {
+                let mut v = Vec::new();
+                for (p, r) in &by_path {
+                    if *p == c || p.strip_prefix(c.as_str()).is_some_and(|rest| rest.starts_with('/')) {
+                        v.extend_from_slice(&all[r.start * DIM..r.end * DIM]);
+                    }
+                }
+                v
+            })
+            .collect();
+        Prototypes::from_vectors(vectors, categories)
+    }
+
+    /// Prototypes from vectors already computed (per category, `DIM` floats per statement).
+    pub fn from_vectors(vectors: Vec<Vec<f32>>, categories: &[String]) -> Prototypes {
+        let mut names: Vec<&str> = Vec::new();
+        let family = categories
+            .iter()
+            .map(|c| {
+                let f = crate::config::family_of(c).unwrap_or("");
+                match names.iter().position(|n| *n == f) {
+                    Some(i) => i,
+                    None => {
+                        names.push(f);
+                        names.len() - 1
+                    }
+                }
+            })
+            .collect();
+        Prototypes { vectors, family, families: names.len() }
+    }
+
+    /// Whether a category has statements.
+    pub fn has(&self, category: usize) -> bool {
+        self.vectors.get(category).is_some_and(|v| !v.is_empty())
+    }
+
+    /// The evidence of the passages (`DIM` floats each, unit length) for every category.
+    pub fn relative(&self, passages: &[f32]) -> Vec<CategoryMeaning> {
+        let n = passages.len() / DIM;
+        let k = self.vectors.len();
+        if n == 0 {
+            return vec![CategoryMeaning::default(); k];
+        }
+        // closeness[p][c]: cosine of passage p to the nearest statement of category c.
+        let mut close = vec![0f32; n * k];
+        for c in 0..k {
+            let protos = &self.vectors[c];
+            for p in 0..n {
+                let u = &passages[p * DIM..(p + 1) * DIM];
+                let best = protos.chunks_exact(DIM).map(|q| crate::model::dot(u, q)).fold(f32::MIN, f32::max);
+                close[p * k + c] = if protos.is_empty() { 0.0 } else { best };
+            }
+        }
+        // Relative to the mean of the family, per passage.
+        let mut rel = vec![0f32; n * k];
+        for p in 0..n {
+            let row = &close[p * k..(p + 1) * k];
+            let mut sum = vec![0f32; self.families];
+            let mut count = vec![0usize; self.families];
+            for c in 0..k {
+                sum[self.family[c]] += row[c];
+                count[self.family[c]] += 1;
+            }
+            for c in 0..k {
+                let f = self.family[c];
+                rel[p * k + c] = row[c] - sum[f] / count[f].max(1) as f32;
+            }
+        }
+        (0..k)
+            .map(|c| {
+                let mut m = CategoryMeaning {
+                    mean: 0.0,
+                    max: f32::MIN,
+                    best: 0,
+                    cosine: 0.0,
+                    second: None,
+                    second_cosine: 0.0,
+                };
+                let mut second = f32::MIN;
+                for p in 0..n {
+                    let r = rel[p * k + c];
+                    m.mean += r / n as f32;
+                    if r > m.max {
+                        if m.max > f32::MIN {
+                            second = m.max;
+                            m.second = Some(m.best);
+                        }
+                        m.max = r;
+                        m.best = p;
+                    } else if r > second {
+                        second = r;
+                        m.second = Some(p);
+                    }
+                }
+                m.cosine = close[m.best * k + c];
+                m.second_cosine = m.second.map(|p| close[p * k + c]).unwrap_or(0.0);
+                m
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(i: usize) -> Vec<f32> {
+        let mut v = vec![0.0; DIM];
+        v[i] = 1.0;
+        v
+    }
+
+    #[test]
+    fn relative_closeness_finds_the_category_and_its_passage() {
+        let cats = vec!["/failure_cause/financial".to_string(), "/failure_cause/technical".to_string()];
+        let p = Prototypes::from_vectors(vec![unit(0), unit(1)], &cats);
+        // Passage 0 leans to category 0, passage 1 is about category 1.
+        let mut a = unit(0);
+        a[1] = 0.2;
+        let passages: Vec<f32> = a.into_iter().chain(unit(1)).collect();
+        let m = p.relative(&passages);
+        assert_eq!(m[0].best, 0);
+        assert_eq!(m[1].best, 1);
+        assert!(m[0].max > 0.0 && m[1].max > 0.0);
+        assert!((m[0].mean + m[1].mean).abs() < 1e-6, "relative scores of a family sum to zero");
+        assert_eq!(m[0].second, Some(1));
+    }
+}
