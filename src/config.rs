@@ -88,6 +88,9 @@ pub struct Config {
     pub descriptions: Vec<Description>,
     /// The trained tagger (`tagger.json`): word classifier and how evidence is combined.
     pub tagger: std::sync::Arc<crate::enrich::combine::TagModel>,
+    /// A hash of `descriptions.toml` and `tagger.json`: documents tagged by meaning with other
+    /// ones are tagged again. Known without parsing them (a no-change run needs only this).
+    pub tagger_fingerprint: u64,
     /// Where the configuration came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
     /// `false` when only `settings.toml` was read ([`Config::discover_settings`]): the taxonomy,
@@ -105,6 +108,7 @@ impl Config {
             synonyms: parse_synonyms(DEFAULT_SYNONYMS, "synonyms.toml")?,
             descriptions: parse_descriptions(DEFAULT_DESCRIPTIONS, "descriptions.toml")?,
             tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(DEFAULT_TAGGER, "tagger.json")?),
+            tagger_fingerprint: fingerprint(DEFAULT_DESCRIPTIONS, DEFAULT_TAGGER),
             source: None,
             complete: true,
         })
@@ -142,6 +146,7 @@ impl Config {
             synonyms: parse_synonyms(&y, &yname)?,
             descriptions,
             tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(&g, &gname)?),
+            tagger_fingerprint: fingerprint(&d, &g),
             source: Some(dir.to_path_buf()),
             complete: true,
         })
@@ -170,6 +175,11 @@ impl Config {
             },
             None => parse_settings(DEFAULT_SETTINGS, "settings.toml")?,
         };
+        let raw = |name: &str, default: &str| -> String {
+            dir.as_ref().and_then(|d| std::fs::read_to_string(d.join(name)).ok()).unwrap_or_else(|| default.to_string())
+        };
+        let tagger_fingerprint =
+            fingerprint(&raw("descriptions.toml", DEFAULT_DESCRIPTIONS), &raw("tagger.json", DEFAULT_TAGGER));
         Ok(Config {
             settings,
             taxonomy: Taxonomy::default(),
@@ -177,6 +187,7 @@ impl Config {
             synonyms: Vec::new(),
             descriptions: Vec::new(),
             tagger: std::sync::Arc::default(),
+            tagger_fingerprint,
             source: dir,
             complete: false,
         })
@@ -207,6 +218,15 @@ impl Config {
             }
         }
     }
+}
+
+/// The tagger's fingerprint: a hash of the descriptions and the weights, never 0.
+fn fingerprint(descriptions: &str, tagger: &str) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(descriptions.as_bytes());
+    h.update(&[0]);
+    h.update(tagger.as_bytes());
+    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes")).max(1)
 }
 
 // ---------------------------------------------------------------------------------------------

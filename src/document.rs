@@ -343,6 +343,10 @@ pub struct Record {
     /// the sentence encoder's passage vectors).
     #[serde(default)]
     pub tagged_by: String,
+    /// Fingerprint of the tagger and descriptions that decided the tags with meaning (0: not
+    /// yet: the tags are by terms, and the vector phase will decide them again).
+    #[serde(default)]
+    pub tagged_with: u64,
     /// Words in the text.
     pub words: usize,
     /// Notes about extraction and enrichment.

@@ -74,14 +74,31 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
     // The second phase, when the first changed something or left vectors to do.
     let mut vectors = |summary: &ingest::Summary| -> Option<ingest::embed::EmbedSummary> {
         let changed = summary.indexed + summary.moved + summary.removed > 0;
-        if a.no_vectors || (!changed && ingest::embed::complete(&idx)) {
+        if a.no_vectors || (!changed && ingest::embed::complete(&idx, Some(config.tagger_fingerprint))) {
             return None;
         }
         let m = model.get_or_insert_with(|| super::load_model(model_path.as_deref()));
         if m.is_none() && !changed {
             return None;
         }
-        match ingest::embed::run(&idx, m.as_ref(), config.settings.index.commit_every_secs, !json) {
+        // Tagging by meaning needs the whole configuration (descriptions and weights).
+        let full = match config.complete() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return None;
+            }
+        };
+        let tagger = m
+            .as_ref()
+            .filter(|_| !full.tagger.is_empty())
+            .map(|m| crate::enrich::combine::MeaningTagger::new(m, &full));
+        let tagging = tagger.as_ref().map(|t| ingest::embed::Tagging {
+            tagger: t,
+            fingerprint: full.tagger_fingerprint,
+            config: &full,
+        });
+        match ingest::embed::run(&idx, m.as_ref(), tagging.as_ref(), config.settings.index.commit_every_secs, !json) {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("error: passage vectors: {e} (keyword search is unaffected; the next run tries again)");

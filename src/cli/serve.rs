@@ -83,8 +83,9 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     if options.api_token.is_none() {
         tracing::info!("no API token: the write API (uploads, deletions) is off");
     }
-    let vectors_pending = model.is_some() && !ingest::embed::complete(&idx);
-    let state = match AppState::new(idx, config.clone(), options, model.map(crate::search::Semantic::new)) {
+    let vectors_pending = model.is_some() && !ingest::embed::complete(&idx, Some(config.tagger_fingerprint));
+    let semantic = model.map(|m| crate::search::Semantic::with_tagger(m, config));
+    let state = match AppState::new(idx, config.clone(), options, semantic) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
@@ -98,7 +99,14 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
             if vectors_pending {
                 let _guard = st.write_lock.blocking_lock();
                 tracing::info!("computing passage vectors for semantic search");
-                match ingest::embed::run(&st.idx, Some(&sem.model), st.config.settings.index.commit_every_secs, false) {
+                let tagging = sem.tagging(&st.config);
+                match ingest::embed::run(
+                    &st.idx,
+                    Some(&sem.model),
+                    tagging.as_ref(),
+                    st.config.settings.index.commit_every_secs,
+                    false,
+                ) {
                     Ok(s) => tracing::info!(
                         documents = s.documents,
                         passages = s.embedded,

@@ -340,21 +340,6 @@ impl MeaningTagger {
         MeaningTagger { model: config.tagger.clone(), prototypes }
     }
 
-    /// A fingerprint of the model and the descriptions: documents tagged with another are
-    /// tagged again.
-    pub fn fingerprint(&self, config: &crate::config::Config) -> u64 {
-        let mut h = blake3::Hasher::new();
-        h.update(&self.model.fingerprint.to_le_bytes());
-        for d in &config.descriptions {
-            h.update(d.path.as_bytes());
-            for (l, s) in &d.statements {
-                h.update(l.as_bytes());
-                h.update(s.as_bytes());
-            }
-        }
-        u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes")).max(1)
-    }
-
     /// Decides the automatic tags of `record` with the meaning of its passages: `vectors` holds
     /// one unit vector (`DIM` floats) per passage of `passages`.
     pub fn retag(

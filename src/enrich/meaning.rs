@@ -15,10 +15,11 @@ use crate::model::{Model, DIM};
 /// The statements of each category, as unit vectors.
 #[derive(Debug, Clone, Default)]
 pub struct Prototypes {
-    /// Per category (the tagger's order): its statements' vectors and those of its descendants,
-    /// `DIM` floats each.
-    vectors: Vec<Vec<f32>>,
-    /// Per category: the index of its family among `families`.
+    /// Every statement's vector, `DIM` floats each.
+    statements: Vec<f32>,
+    /// Per category (the tagger's order): its statements and those of its descendants.
+    members: Vec<Vec<usize>>,
+    /// Per category: the index of its family.
     family: Vec<usize>,
     families: usize,
 }
@@ -44,30 +45,28 @@ impl Prototypes {
     /// Embeds the statements of `descriptions` for `categories`.
     pub fn embed(model: &Model, descriptions: &[Description], categories: &[String]) -> Prototypes {
         let texts: Vec<&str> = descriptions.iter().flat_map(|d| d.statements.iter().map(|(_, s)| s.as_str())).collect();
-        let all = model.embed(&texts);
+        let statements = model.embed(&texts);
         let mut at = 0;
         let mut by_path: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
         for d in descriptions {
             by_path.push((d.path.as_str(), at..at + d.statements.len()));
             at += d.statements.len();
         }
-        let vectors = categories
+        let members = categories
             .iter()
             .map(|c| {
-                let mut v = Vec::new();
-                for (p, r) in &by_path {
-                    if *p == c || p.strip_prefix(c.as_str()).is_some_and(|rest| rest.starts_with('/')) {
-                        v.extend_from_slice(&all[r.start * DIM..r.end * DIM]);
-                    }
-                }
-                v
+                by_path
+                    .iter()
+                    .filter(|(p, _)| *p == c || p.strip_prefix(c.as_str()).is_some_and(|rest| rest.starts_with('/')))
+                    .flat_map(|(_, r)| r.clone())
+                    .collect()
             })
             .collect();
-        Prototypes::from_vectors(vectors, categories)
+        Prototypes::from_vectors(statements, members, categories)
     }
 
-    /// Prototypes from vectors already computed (per category, `DIM` floats per statement).
-    pub fn from_vectors(vectors: Vec<Vec<f32>>, categories: &[String]) -> Prototypes {
+    /// Prototypes from statement vectors (`DIM` floats each) and the statements of each category.
+    pub fn from_vectors(statements: Vec<f32>, members: Vec<Vec<usize>>, categories: &[String]) -> Prototypes {
         let mut names: Vec<&str> = Vec::new();
         let family = categories
             .iter()
@@ -82,29 +81,30 @@ impl Prototypes {
                 }
             })
             .collect();
-        Prototypes { vectors, family, families: names.len() }
+        Prototypes { statements, members, family, families: names.len() }
     }
 
     /// Whether a category has statements.
     pub fn has(&self, category: usize) -> bool {
-        self.vectors.get(category).is_some_and(|v| !v.is_empty())
+        self.members.get(category).is_some_and(|v| !v.is_empty())
     }
 
     /// The evidence of the passages (`DIM` floats each, unit length) for every category.
     pub fn relative(&self, passages: &[f32]) -> Vec<CategoryMeaning> {
         let n = passages.len() / DIM;
-        let k = self.vectors.len();
+        let k = self.members.len();
         if n == 0 {
             return vec![CategoryMeaning::default(); k];
         }
-        // closeness[p][c]: cosine of passage p to the nearest statement of category c.
+        // close[p][c]: cosine of passage p to the nearest statement of category c.
+        let s = self.statements.len() / DIM;
+        let all = crate::model::cosines(passages, &self.statements);
         let mut close = vec![0f32; n * k];
-        for c in 0..k {
-            let protos = &self.vectors[c];
-            for p in 0..n {
-                let u = &passages[p * DIM..(p + 1) * DIM];
-                let best = protos.chunks_exact(DIM).map(|q| crate::model::dot(u, q)).fold(f32::MIN, f32::max);
-                close[p * k + c] = if protos.is_empty() { 0.0 } else { best };
+        for p in 0..n {
+            let row = &all[p * s..(p + 1) * s];
+            for (c, members) in self.members.iter().enumerate() {
+                close[p * k + c] =
+                    if members.is_empty() { 0.0 } else { members.iter().map(|&i| row[i]).fold(f32::MIN, f32::max) };
             }
         }
         // Relative to the mean of the family, per passage.
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn relative_closeness_finds_the_category_and_its_passage() {
         let cats = vec!["/failure_cause/financial".to_string(), "/failure_cause/technical".to_string()];
-        let p = Prototypes::from_vectors(vec![unit(0), unit(1)], &cats);
+        let p = Prototypes::from_vectors(unit(0).into_iter().chain(unit(1)).collect(), vec![vec![0], vec![1]], &cats);
         // Passage 0 leans to category 0, passage 1 is about category 1.
         let mut a = unit(0);
         a[1] = 0.2;

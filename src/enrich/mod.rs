@@ -184,6 +184,7 @@ impl Enricher {
             lessons,
             pages,
             tagged_by: String::new(),
+            tagged_with: 0,
         };
         self.config.tagger.tag_record(&mut record, &self.config.taxonomy, None);
         record

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub mod vectors;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 const VERSION_FILE: &str = "wash-lessons.version";
 
 /// Size, modification time and content hash of an indexed file (the manifest entry stored in
@@ -77,6 +77,9 @@ pub struct Fields {
     pub passage_version: Field,
     /// Passage documents: page, byte range, text hash and int8 vector (see [`vectors`]).
     pub passage: Field,
+    /// Fingerprint of the tagger that decided the document's tags with meaning (0: by terms,
+    /// waiting for the vector phase), fast.
+    pub tagged_with: Field,
 }
 
 impl Fields {
@@ -223,6 +226,7 @@ pub fn schema() -> (Schema, Fields) {
     let passage_of = b.add_text_field("passage_of", STRING | FAST);
     let passage_version = b.add_u64_field("passage_version", FAST);
     let passage = b.add_bytes_field("passage", FAST);
+    let tagged_with = b.add_u64_field("tagged_with", FAST);
     (
         b.build(),
         Fields {
@@ -243,6 +247,7 @@ pub fn schema() -> (Schema, Fields) {
             passage_of,
             passage_version,
             passage,
+            tagged_with,
         },
     )
 }
@@ -384,6 +389,32 @@ impl WashIndex {
         Ok(record)
     }
 
+    /// The file state and source stored with a document (to write it again unchanged).
+    pub fn stored_state(&self, doc: &TantivyDocument) -> (FileState, String) {
+        use tantivy::schema::Value;
+        let u = |f: Field| doc.get_first(f).and_then(|v| v.as_u64()).unwrap_or(0);
+        let source = doc.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        (FileState { size: u(self.fields.size), mtime_ns: u(self.fields.mtime), hash: u(self.fields.hash) }, source)
+    }
+
+    /// Documents whose tags still wait for the vector phase's tagging by meaning.
+    pub fn waiting_for_meaning(&self, searcher: &tantivy::Searcher) -> Result<u64> {
+        let mut n = 0;
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let Some(id) = ff.str("id")? else { continue };
+            let tagged = ff.u64("tagged_with")?;
+            let alive = seg.alive_bitset();
+            for doc in 0..seg.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc)) || id.term_ords(doc).next().is_none() {
+                    continue;
+                }
+                n += (tagged.first(doc).unwrap_or(0) == 0) as u64;
+            }
+        }
+        Ok(n)
+    }
+
     /// Live documents (passage documents, which carry vectors, are not counted).
     pub fn document_count(&self, searcher: &tantivy::Searcher) -> Result<u64> {
         Ok(count_documents(searcher)?)
@@ -449,6 +480,7 @@ impl WashIndex {
         d.add_u64(f.size, state.size);
         d.add_u64(f.mtime, state.mtime_ns);
         d.add_u64(f.hash, state.hash);
+        d.add_u64(f.tagged_with, r.tagged_with);
         let add = |d: &mut TantivyDocument, fam: &str, path: &str| {
             if let (Some(field), Ok(facet)) = (f.facet(fam), Facet::from_text(path)) {
                 d.add_facet(field, facet);

@@ -9,8 +9,13 @@
 //! - commits come every `commit_every_secs`, between documents, so a run killed here leaves
 //!   every document with either its old passages or its new ones, and the next run resumes.
 //!
-//! A small file in the index folder records whether every document has its vectors, so that a
-//! run with nothing new does not look at passages at all.
+//! - with the tagger ([`Tagging`]), each document whose passages were just embedded, or whose tags
+//!   were decided by another tagger (or by terms alone), gets its tags decided again with the
+//!   meaning of its passages, and is written again with them (same file state, same passages).
+//!
+//! A small file in the index folder records whether every document has its vectors and its tags
+//! by meaning (and from which tagger), so that a run with nothing new does not look at passages
+//! at all.
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -19,6 +24,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tantivy::{DocAddress, IndexWriter, Searcher};
 
+use crate::config::Config;
+use crate::document::Record;
+use crate::enrich::combine::{MeaningTagger, PassageRef};
 use crate::enrich::passages;
 use crate::error::{Error, Result};
 use crate::index::vectors::{self, PassageBlob};
@@ -42,6 +50,10 @@ pub struct EmbedSummary {
     pub removed: usize,
     /// Documents still without current vectors (no model installed).
     pub pending: usize,
+    /// Documents whose tags were decided again with meaning (without embedding anything: their
+    /// passages were current).
+    #[serde(default)]
+    pub retagged: usize,
     /// Wall time, milliseconds.
     pub took_ms: u64,
 }
@@ -49,27 +61,50 @@ pub struct EmbedSummary {
 #[derive(Serialize, Deserialize)]
 struct State {
     complete: bool,
+    /// The tagger every document was tagged with by meaning (0: none).
+    #[serde(default)]
+    tagger: u64,
 }
 
-/// Whether the last phase left every document with its vectors.
-pub fn complete(idx: &WashIndex) -> bool {
+/// Tagging by meaning in the vector phase.
+pub struct Tagging<'a> {
+    /// The tagger with its descriptions' vectors.
+    pub tagger: &'a MeaningTagger,
+    /// Its fingerprint ([`MeaningTagger::fingerprint`]).
+    pub fingerprint: u64,
+    /// The configuration (taxonomy labels, served languages).
+    pub config: &'a Config,
+}
+
+/// Whether the last phase left every document with its vectors (and, when `tagger` is given,
+/// with tags by meaning from that tagger).
+pub fn complete(idx: &WashIndex, tagger: Option<u64>) -> bool {
     std::fs::read(idx.dir.join(STATE_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice::<State>(&b).ok())
-        .is_some_and(|s| s.complete)
+        .is_some_and(|s| s.complete && tagger.is_none_or(|t| t == s.tagger))
 }
 
-fn save_state(idx: &WashIndex, complete: bool) -> Result<()> {
+fn save_state(idx: &WashIndex, complete: bool, tagger: u64) -> Result<()> {
     let path = idx.dir.join(STATE_FILE);
     let tmp = idx.dir.join(format!("{STATE_FILE}.tmp"));
-    let body = serde_json::to_vec(&State { complete }).expect("serialisable");
+    let body = serde_json::to_vec(&State { complete, tagger }).expect("serialisable");
     std::fs::write(&tmp, body).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|source| Error::Io { path, source })
 }
 
-/// Brings passages in line with documents; embeds with `model` when there is one.
-pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progress: bool) -> Result<EmbedSummary> {
+/// Brings passages in line with documents; embeds with `model` when there is one, and decides
+/// tags with meaning when `tagging` is given.
+pub fn run(
+    idx: &WashIndex,
+    model: Option<&Model>,
+    tagging: Option<&Tagging>,
+    commit_every_secs: u64,
+    progress: bool,
+) -> Result<EmbedSummary> {
     let start = Instant::now();
     let mut summary = EmbedSummary::default();
+    let tagging = tagging.filter(|_| model.is_some());
+    let fingerprint = tagging.map(|t| t.fingerprint).unwrap_or(0);
     let reader = idx.reader(false)?;
     let searcher = reader.searcher();
     let docs = documents(&searcher)?;
@@ -77,12 +112,22 @@ pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progr
     let orphans: Vec<&String> = passages.keys().filter(|p| !docs.contains_key(*p)).collect();
     let mut todo: Vec<(&String, u64, DocAddress)> = docs
         .iter()
-        .filter(|(id, (v, _))| passages.get(*id).is_none_or(|vs| vs.len() != 1 || !vs.contains(v)))
-        .map(|(id, (v, a))| (id, *v, *a))
+        .filter(|(id, d)| passages.get(*id).is_none_or(|vs| vs.len() != 1 || !vs.contains(&d.version)))
+        .map(|(id, d)| (id, d.version, d.addr))
         .collect();
     todo.sort_by_key(|(_, _, a)| (a.segment_ord, a.doc_id));
-    if orphans.is_empty() && todo.is_empty() {
-        save_state(idx, true)?;
+    let in_todo: HashSet<&str> = todo.iter().map(|(id, _, _)| id.as_str()).collect();
+    let mut retag: Vec<(&String, DocAddress)> = match tagging {
+        Some(_) => docs
+            .iter()
+            .filter(|(id, d)| d.tagged_with != fingerprint && !in_todo.contains(id.as_str()))
+            .map(|(id, d)| (id, d.addr))
+            .collect(),
+        None => Vec::new(),
+    };
+    retag.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
+    if orphans.is_empty() && todo.is_empty() && retag.is_empty() {
+        save_state(idx, true, fingerprint)?;
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     }
@@ -100,7 +145,7 @@ pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progr
         summary.removed = orphans.len() + stale.len();
         summary.pending = todo.len();
         commit(idx, &mut writer)?;
-        save_state(idx, todo.is_empty())?;
+        save_state(idx, todo.is_empty(), 0)?;
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     };
@@ -114,9 +159,33 @@ pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progr
     }
     summary.removed = orphans.len();
 
-    let bar = bar(progress, todo.len() as u64);
+    let bar = bar(progress, (todo.len() + retag.len()) as u64);
     let commit_every = Duration::from_secs(commit_every_secs.max(1));
     let mut last_commit = Instant::now();
+
+    // Documents whose passages are current but whose tags are not: tagged again from the
+    // vectors they have.
+    if let Some(t) = tagging {
+        let mut done = 0;
+        for chunk in retag.chunks(64) {
+            let ids: HashSet<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            let stored = stored_passages(&searcher, &ids)?;
+            for (id, addr) in chunk {
+                let doc = searcher.doc(*addr)?;
+                let record = idx.full_record(&doc)?;
+                let blobs = stored.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                rewrite(idx, &mut writer, t, &doc, record, blobs)?;
+                done += 1;
+                bar.set_position(done as u64);
+            }
+            summary.retagged += chunk.len();
+            if last_commit.elapsed() >= commit_every {
+                commit(idx, &mut writer)?;
+                last_commit = Instant::now();
+            }
+        }
+    }
+
     let mut pending: Vec<Pending> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     for (id, version, addr) in &todo {
@@ -147,22 +216,24 @@ pub fn run(idx: &WashIndex, model: Option<&Model>, commit_every_secs: u64, progr
                 }
             }
         }
-        pending.push(Pending { id: (*id).clone(), version: *version, blobs });
+        let retag = tagging.map(|_| (doc, record));
+        pending.push(Pending { id: (*id).clone(), version: *version, blobs, retag });
         if texts.len() >= BATCH {
             summary.embedded +=
-                flush(idx, &mut writer, model, &mut pending, &mut texts, &mut reuse, &mut summary.documents)?;
-            bar.set_position(summary.documents as u64);
+                flush(idx, &mut writer, model, tagging, &mut pending, &mut texts, &mut reuse, &mut summary.documents)?;
+            bar.set_position((summary.retagged + summary.documents) as u64);
             if last_commit.elapsed() >= commit_every {
                 commit(idx, &mut writer)?;
                 last_commit = Instant::now();
             }
         }
     }
-    summary.embedded += flush(idx, &mut writer, model, &mut pending, &mut texts, &mut reuse, &mut summary.documents)?;
+    summary.embedded +=
+        flush(idx, &mut writer, model, tagging, &mut pending, &mut texts, &mut reuse, &mut summary.documents)?;
     bar.finish_and_clear();
     commit(idx, &mut writer)?;
     writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
-    save_state(idx, true)?;
+    save_state(idx, true, fingerprint)?;
     summary.took_ms = start.elapsed().as_millis() as u64;
     Ok(summary)
 }
@@ -172,13 +243,56 @@ struct Pending {
     version: u64,
     /// Each passage, with the index of its text in the batch when it needs embedding.
     blobs: Vec<(PassageBlob, Option<usize>)>,
+    /// The stored document and its record, when its tags are to be decided with meaning.
+    retag: Option<(tantivy::TantivyDocument, Record)>,
 }
 
-/// Embeds the batch and writes the passages of the pending documents; returns passages embedded.
+/// Decides the tags of `record` with the meaning of its passages and writes the document again
+/// (same file state and source; its passages are not touched).
+fn rewrite(
+    idx: &WashIndex,
+    writer: &mut IndexWriter,
+    t: &Tagging,
+    doc: &tantivy::TantivyDocument,
+    mut record: Record,
+    blobs: &[PassageBlob],
+) -> Result<()> {
+    let mut vectors = Vec::with_capacity(blobs.len() * DIM);
+    let mut refs = Vec::with_capacity(blobs.len());
+    for b in blobs.iter().filter(|b| b.vector.len() == DIM) {
+        vectors.extend(b.vector.iter().map(|&x| x as f32 * b.scale));
+        refs.push((b.page, b.start as usize, b.end as usize));
+    }
+    let texts: Vec<PassageRef> = refs
+        .iter()
+        .map(|&(page, start, end)| {
+            let text = if page == 0 {
+                record.title.as_str()
+            } else {
+                record.pages.get(page as usize - 1).and_then(|p| p.text.get(start..end)).unwrap_or("")
+            };
+            PassageRef { page, text }
+        })
+        .collect();
+    let mut tagged = record.clone();
+    t.tagger.retag(&mut tagged, &t.config.taxonomy, &vectors, &texts);
+    drop(texts);
+    record = tagged;
+    record.tagged_with = t.fingerprint;
+    let (state, source) = idx.stored_state(doc);
+    writer.delete_term(idx.id_term(&record.id));
+    writer.add_document(idx.to_document(&record, state, &t.config.settings.languages.served, &source))?;
+    Ok(())
+}
+
+/// Embeds the batch and writes the passages of the pending documents (and the documents again,
+/// with tags by meaning, when `tagging` is given); returns passages embedded.
+#[allow(clippy::too_many_arguments)]
 fn flush(
     idx: &WashIndex,
     writer: &mut IndexWriter,
     model: &Model,
+    tagging: Option<&Tagging>,
     pending: &mut Vec<Pending>,
     texts: &mut Vec<String>,
     reuse: &mut HashMap<u64, (f32, Vec<i8>)>,
@@ -194,6 +308,7 @@ fn flush(
             let marker = PassageBlob { page: 0, start: 0, end: 0, text_hash: 0, scale: 0.0, vector: Vec::new() };
             writer.add_document(idx.passage_document(&p.id, p.version, &vectors::encode(&marker)))?;
         }
+        let mut done = Vec::with_capacity(p.blobs.len());
         for (mut blob, at) in p.blobs {
             if let Some(i) = at {
                 let (q, scale) = vectors::quantize(&vecs[i * DIM..(i + 1) * DIM]);
@@ -202,6 +317,10 @@ fn flush(
                 blob.scale = scale;
             }
             writer.add_document(idx.passage_document(&p.id, p.version, &vectors::encode(&blob)))?;
+            done.push(blob);
+        }
+        if let (Some(t), Some((doc, record))) = (tagging, p.retag) {
+            rewrite(idx, writer, t, &doc, record, &done)?;
         }
         *documents += 1;
     }
@@ -229,13 +348,21 @@ fn bar(enabled: bool, total: u64) -> indicatif::ProgressBar {
     b
 }
 
-/// Live documents: id -> (version, address).
-fn documents(searcher: &Searcher) -> Result<HashMap<String, (u64, DocAddress)>> {
+/// A live document as the phase sees it.
+struct Live {
+    version: u64,
+    addr: DocAddress,
+    tagged_with: u64,
+}
+
+/// Live documents by id.
+fn documents(searcher: &Searcher) -> Result<HashMap<String, Live>> {
     let mut out = HashMap::new();
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
         let Some(id) = ff.str("id")? else { continue };
         let (size, mtime, hash) = (ff.u64("size")?, ff.u64("mtime")?, ff.u64("hash")?);
+        let tagged = ff.u64("tagged_with")?;
         let ids = crate::index::column_terms(&id)?;
         let alive = seg.alive_bitset();
         for doc in 0..seg.max_doc() {
@@ -248,7 +375,14 @@ fn documents(searcher: &Searcher) -> Result<HashMap<String, (u64, DocAddress)>> 
                 mtime_ns: mtime.first(doc).unwrap_or(0),
                 hash: hash.first(doc).unwrap_or(0),
             };
-            out.insert(ids[i as usize].clone(), (vectors::version(state), DocAddress::new(ord as u32, doc)));
+            out.insert(
+                ids[i as usize].clone(),
+                Live {
+                    version: vectors::version(state),
+                    addr: DocAddress::new(ord as u32, doc),
+                    tagged_with: tagged.first(doc).unwrap_or(0),
+                },
+            );
         }
     }
     Ok(out)
@@ -272,6 +406,42 @@ fn passage_versions(searcher: &Searcher) -> Result<HashMap<String, HashSet<u64>>
         }
     }
     Ok(out)
+}
+
+/// The live passages of the given documents, in the order they were written (title first).
+fn stored_passages(searcher: &Searcher, of: &HashSet<&str>) -> Result<HashMap<String, Vec<PassageBlob>>> {
+    let mut out: HashMap<String, Vec<(u32, u32, PassageBlob)>> = HashMap::new();
+    for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+        let ff = seg.fast_fields();
+        let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
+        let ids = crate::index::column_terms(&parents)?;
+        let alive = seg.alive_bitset();
+        let mut buf = Vec::new();
+        for doc in 0..seg.max_doc() {
+            if alive.is_some_and(|a| !a.is_alive(doc)) {
+                continue;
+            }
+            let Some(i) = parents.term_ords(doc).next() else { continue };
+            let id = &ids[i as usize];
+            if !of.contains(id.as_str()) {
+                continue;
+            }
+            let Some(b) = blobs.term_ords(doc).next() else { continue };
+            buf.clear();
+            if blobs.ord_to_bytes(b, &mut buf).map_err(|e| Error::Index(format!("cannot read passages: {e}")))? {
+                if let Some(blob) = vectors::decode(&buf) {
+                    out.entry(id.clone()).or_default().push((ord as u32, doc, blob));
+                }
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(id, mut v)| {
+            v.sort_by_key(|(s, d, _)| (*s, *d));
+            (id, v.into_iter().map(|(_, _, b)| b).collect())
+        })
+        .collect())
 }
 
 /// Vectors of the live passages of the given documents, by text hash.

@@ -24,6 +24,37 @@ pub use network::DIM;
 
 use crate::{Error, Result};
 
+/// Cosines of every row of `a` with every row of `b` (unit vectors of `DIM` floats each): an
+/// `a rows × b rows` matrix, row-major, through a packed SGEMM.
+pub fn cosines(a: &[f32], b: &[f32]) -> Vec<f32> {
+    let (m, n) = (a.len() / DIM, b.len() / DIM);
+    let mut c = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return c;
+    }
+    // SAFETY: `a` holds m×DIM floats (row stride DIM), `b` n×DIM read as its transpose (row
+    // stride 1, column stride DIM), `c` m×n; all in bounds by construction.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            DIM,
+            n,
+            1.0,
+            a.as_ptr(),
+            DIM as isize,
+            1,
+            b.as_ptr(),
+            1,
+            DIM as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+    c
+}
+
 /// Model file name inside the data directory.
 pub const FILE_NAME: &str = "use-multilingual-v3.wlm";
 

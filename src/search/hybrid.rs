@@ -66,12 +66,35 @@ pub struct Semantic {
     pub fusion: Fusion,
     /// Document ids to addresses, by segment.
     ids: IdCache,
+    /// The tagger by meaning (the descriptions' vectors), for documents written by the server.
+    pub tagger: Option<crate::enrich::combine::MeaningTagger>,
 }
 
 impl Semantic {
     /// Semantic search with this model.
     pub fn new(model: Model) -> Semantic {
-        Semantic { model, vectors: VectorCache::default(), fusion: Fusion::default(), ids: IdCache::default() }
+        Semantic {
+            model,
+            vectors: VectorCache::default(),
+            fusion: Fusion::default(),
+            ids: IdCache::default(),
+            tagger: None,
+        }
+    }
+
+    /// Semantic search with this model, and tagging by meaning with the tagger of `config`.
+    pub fn with_tagger(model: Model, config: &crate::config::Config) -> Semantic {
+        let tagger = (!config.tagger.is_empty()).then(|| crate::enrich::combine::MeaningTagger::new(&model, config));
+        Semantic { tagger, ..Semantic::new(model) }
+    }
+
+    /// The vector phase's tagging by meaning, when there is a tagger.
+    pub fn tagging<'a>(&'a self, config: &'a crate::config::Config) -> Option<crate::ingest::embed::Tagging<'a>> {
+        self.tagger.as_ref().map(|t| crate::ingest::embed::Tagging {
+            tagger: t,
+            fingerprint: config.tagger_fingerprint,
+            config,
+        })
     }
 }
 

@@ -358,7 +358,8 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     drop(writer);
     // Its passage vectors, so that it is found by meaning too.
     if let Some(sem) = &st.semantic {
-        if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), 60, false) {
+        let tagging = sem.tagging(&st.config);
+        if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), tagging.as_ref(), 60, false) {
             tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
         }
     }
