@@ -93,6 +93,11 @@ pub struct Config {
     pub tagger_fingerprint: u64,
     /// Where the configuration came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
+    /// A tagger learnt beside an index from its curators' corrections, used instead of
+    /// `tagger.json` (see [`Config::use_index_tagger`]).
+    pub tagger_override: Option<PathBuf>,
+    /// Hash of `descriptions.toml` as read.
+    descriptions_hash: u64,
     /// `false` when only `settings.toml` was read ([`Config::discover_settings`]): the taxonomy,
     /// countries and glossary are empty until [`Config::complete`] reads them.
     pub complete: bool,
@@ -110,6 +115,8 @@ impl Config {
             tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(DEFAULT_TAGGER, "tagger.json")?),
             tagger_fingerprint: fingerprint(DEFAULT_DESCRIPTIONS, DEFAULT_TAGGER),
             source: None,
+            tagger_override: None,
+            descriptions_hash: fingerprint(DEFAULT_DESCRIPTIONS, ""),
             complete: true,
         })
     }
@@ -148,6 +155,8 @@ impl Config {
             tagger: std::sync::Arc::new(crate::enrich::combine::TagModel::parse(&g, &gname)?),
             tagger_fingerprint: fingerprint(&d, &g),
             source: Some(dir.to_path_buf()),
+            tagger_override: None,
+            descriptions_hash: fingerprint(&d, ""),
             complete: true,
         })
     }
@@ -178,8 +187,9 @@ impl Config {
         let raw = |name: &str, default: &str| -> String {
             dir.as_ref().and_then(|d| std::fs::read_to_string(d.join(name)).ok()).unwrap_or_else(|| default.to_string())
         };
-        let tagger_fingerprint =
-            fingerprint(&raw("descriptions.toml", DEFAULT_DESCRIPTIONS), &raw("tagger.json", DEFAULT_TAGGER));
+        let descriptions = raw("descriptions.toml", DEFAULT_DESCRIPTIONS);
+        let tagger_fingerprint = fingerprint(&descriptions, &raw("tagger.json", DEFAULT_TAGGER));
+        let descriptions_hash = fingerprint(&descriptions, "");
         Ok(Config {
             settings,
             taxonomy: Taxonomy::default(),
@@ -189,6 +199,8 @@ impl Config {
             tagger: std::sync::Arc::default(),
             tagger_fingerprint,
             source: dir,
+            tagger_override: None,
+            descriptions_hash,
             complete: false,
         })
     }
@@ -198,10 +210,34 @@ impl Config {
         if self.complete {
             return Ok(std::borrow::Cow::Borrowed(self));
         }
-        Ok(std::borrow::Cow::Owned(match &self.source {
+        let mut c = match &self.source {
             Some(d) => Config::load_dir(d)?,
             None => Config::builtin()?,
-        }))
+        };
+        if let Some(p) = &self.tagger_override {
+            c.use_tagger_file(p)?;
+        }
+        Ok(std::borrow::Cow::Owned(c))
+    }
+
+    /// Uses the tagger learnt beside the index in `index_dir` from its curators' corrections
+    /// (`tagger.json` there), when there is one.
+    pub fn use_index_tagger(&mut self, index_dir: &Path) -> Result<()> {
+        let p = index_dir.join("tagger.json");
+        if p.is_file() {
+            self.use_tagger_file(&p)?;
+        }
+        Ok(())
+    }
+
+    fn use_tagger_file(&mut self, p: &Path) -> Result<()> {
+        let src = std::fs::read_to_string(p).map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display())))?;
+        if self.complete {
+            self.tagger = std::sync::Arc::new(crate::enrich::combine::TagModel::parse(&src, &p.display().to_string())?);
+        }
+        self.tagger_fingerprint = fingerprint(&self.descriptions_hash.to_string(), &src);
+        self.tagger_override = Some(p.to_path_buf());
+        Ok(())
     }
 
     /// `dir` when given; else `./index-config` when it exists; else the built-in defaults.

@@ -54,6 +54,12 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
         Ok(i) => i,
         Err(e) => return fatal(e),
     };
+    // A tagger learnt from this index's curators replaces the configured one.
+    let mut config = config.clone();
+    if let Err(e) = config.use_index_tagger(&a.index) {
+        return fatal(e);
+    }
+    let config = &config;
     let json = a.json;
     let on_error = move |e: &ingest::FileError| {
         if !json {

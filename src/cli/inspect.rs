@@ -35,7 +35,7 @@ pub fn run(a: Args, config: &Config) -> i32 {
     if let Some(encoder) = super::load_model(None) {
         let tagger = crate::enrich::combine::MeaningTagger::new(&encoder, config);
         let snapshot = r.clone();
-        let (vectors, passages) = super::tagger::passage_vectors(&encoder, &snapshot);
+        let (vectors, passages) = crate::ingest::embed::embed_record(&encoder, &snapshot);
         tagger.retag(&mut r, &config.taxonomy, &vectors, &passages);
     }
     if a.json {

@@ -7,6 +7,7 @@ mod model;
 mod search;
 mod serve;
 mod stats;
+mod tag;
 mod tagger;
 mod worker;
 
@@ -55,6 +56,8 @@ enum Command {
     Serve(serve::Args),
     /// Install or check the multilingual sentence encoder used by semantic search.
     Model(model::Args),
+    /// Correct a document's tags as a curator: +PATH adds, -PATH removes (logged, durable).
+    Tag(tag::Args),
     /// The facet tagger: its evidence and its training.
     Tagger(tagger::Args),
     /// Extraction worker (started by `index` and `serve`; reads requests on stdin).
@@ -101,6 +104,7 @@ pub fn main() -> i32 {
         Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
+        Command::Tag(a) => config().map(|c| tag::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Tagger(a) => config().map(|c| tagger::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Model(a) => model::run(a),
         Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),

@@ -12,14 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::document::Record;
-use crate::enrich::combine::PassageRef;
 use crate::enrich::meaning::Prototypes;
 use crate::enrich::train::{self, TrainDoc, TrainOptions};
 use crate::enrich::{passages, Enricher};
 use crate::extract::Limits;
 use crate::ingest;
-use crate::model::{Model, DIM};
 
 use super::{exit, fatal, load_model};
 
@@ -33,8 +30,18 @@ pub struct Args {
 enum Command {
     /// Learn the tagger from labelled documents and write its weights (tagger.json).
     Train(TrainArgs),
+    /// Learn from the curators' corrections of an index: adjust the tagger with the corrected
+    /// documents and write the weights beside the index (used by its next run and by serve).
+    Learn(LearnArgs),
     /// Print the evidence the tagger weighs for each file, as JSON lines.
     Features(FeaturesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LearnArgs {
+    /// Index directory.
+    #[arg(long, value_name = "DIR", default_value = super::DEFAULT_INDEX)]
+    index: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,7 +112,32 @@ struct PassageOut {
 pub fn run(a: Args, config: &Config) -> i32 {
     match a.command {
         Command::Train(t) => train(t, config),
+        Command::Learn(l) => learn(l, config),
         Command::Features(f) => features(f, config),
+    }
+}
+
+fn learn(a: LearnArgs, config: &Config) -> i32 {
+    let idx = match crate::index::WashIndex::open(&a.index) {
+        Ok(i) => i,
+        Err(e) => return fatal(e),
+    };
+    let Some(encoder) = load_model(None) else { return fatal("learning needs the sentence encoder") };
+    match crate::ingest::curate::learn(&idx, config, &encoder) {
+        Ok(Some(l)) => {
+            println!(
+                "learnt from {} corrected documents ({} corrections): wrote {}; the next `index` or `serve` re-tags with it",
+                l.documents,
+                l.corrections,
+                l.written.display()
+            );
+            exit::OK
+        }
+        Ok(None) => {
+            println!("no corrected document in {}: nothing to learn", a.index.display());
+            exit::OK
+        }
+        Err(e) => fatal(e),
     }
 }
 
@@ -183,7 +215,7 @@ fn train(a: TrainArgs, config: &Config) -> i32 {
                 continue;
             }
         };
-        let (vectors, _) = passage_vectors(&encoder, &record);
+        let (vectors, _) = crate::ingest::embed::embed_record(&encoder, &record);
         docs.push(TrainDoc {
             meaning: prototypes.relative(&vectors),
             record,
@@ -214,20 +246,6 @@ fn train(a: TrainArgs, config: &Config) -> i32 {
     } else {
         exit::OK
     }
-}
-
-/// The passages of a record as the index embeds them, and their vectors after the index's int8
-/// quantisation (so that tags by meaning are the same in `inspect`, in training and in the index).
-pub(super) fn passage_vectors<'a>(encoder: &Model, record: &'a Record) -> (Vec<f32>, Vec<PassageRef<'a>>) {
-    let ps = passages::of_document(&record.title, &record.pages);
-    let texts: Vec<&str> = ps.iter().map(|p| p.3).collect();
-    let v = encoder.embed(&texts);
-    let mut out = Vec::with_capacity(v.len());
-    for chunk in v.chunks_exact(DIM) {
-        let (q, s) = crate::index::vectors::quantize(chunk);
-        out.extend(q.iter().map(|&x| x as f32 * s));
-    }
-    (out, ps.iter().map(|p| PassageRef { page: p.0, text: p.3 }).collect())
 }
 
 fn read_tsv(

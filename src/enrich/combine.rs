@@ -269,8 +269,14 @@ impl TagModel {
         let decided = self.decide(&ev);
         let by_path: HashMap<&str, &TermScore> = record.term_scores.iter().map(|t| (t.path.as_str(), t)).collect();
         for (fi, family) in FAMILIES.iter().enumerate() {
-            let existing = record.facets.get(*family).cloned().unwrap_or_default();
-            if existing.iter().any(|t| matches!(t.source, TagSource::Explicit | TagSource::Curator)) {
+            // Curators' tags are set again when the document is written (their corrections are
+            // kept beside the index); declared tags decide their family.
+            let existing: Vec<Tag> = record
+                .facets
+                .get(*family)
+                .map(|v| v.iter().filter(|t| t.source != TagSource::Curator).cloned().collect())
+                .unwrap_or_default();
+            if existing.iter().any(|t| t.source == TagSource::Explicit) {
                 continue;
             }
             // Tags of paths outside the model's categories stay as the terms decided them.
@@ -329,6 +335,8 @@ impl TagModel {
 pub struct MeaningTagger {
     /// The trained model.
     pub model: std::sync::Arc<TagModel>,
+    /// The configuration's tagger fingerprint (weights and descriptions).
+    pub fingerprint: u64,
     /// The descriptions' vectors, per category of the model.
     pub prototypes: super::meaning::Prototypes,
 }
@@ -336,8 +344,12 @@ pub struct MeaningTagger {
 impl MeaningTagger {
     /// Embeds the descriptions of `config` for the categories of its model.
     pub fn new(encoder: &crate::model::Model, config: &crate::config::Config) -> MeaningTagger {
-        let prototypes = super::meaning::Prototypes::embed(encoder, &config.descriptions, &config.tagger.categories);
-        MeaningTagger { model: config.tagger.clone(), prototypes }
+        let path = crate::model::configured_path();
+        let id = std::fs::metadata(&path).map(|m| format!("{}:{:?}", m.len(), m.modified().ok())).unwrap_or_default();
+        let cache = path.parent().filter(|d| d.is_dir()).map(|d| (d, id.as_str()));
+        let prototypes =
+            super::meaning::Prototypes::embed_cached(encoder, &config.descriptions, &config.tagger.categories, cache);
+        MeaningTagger { model: config.tagger.clone(), fingerprint: config.tagger_fingerprint, prototypes }
     }
 
     /// Decides the automatic tags of `record` with the meaning of its passages: `vectors` holds

@@ -44,8 +44,45 @@ pub struct CategoryMeaning {
 impl Prototypes {
     /// Embeds the statements of `descriptions` for `categories`.
     pub fn embed(model: &Model, descriptions: &[Description], categories: &[String]) -> Prototypes {
+        Self::embed_cached(model, descriptions, categories, None)
+    }
+
+    /// As [`Prototypes::embed`], with the statements' vectors kept in `cache` (a folder, and an
+    /// id of the model): the file is named by a hash of the statements and the model, so a
+    /// change of either makes a new one. Embedding 1,700 statements takes a second, which every
+    /// `inspect` would pay.
+    pub fn embed_cached(
+        model: &Model,
+        descriptions: &[Description],
+        categories: &[String],
+        cache: Option<(&std::path::Path, &str)>,
+    ) -> Prototypes {
         let texts: Vec<&str> = descriptions.iter().flat_map(|d| d.statements.iter().map(|(_, s)| s.as_str())).collect();
-        let statements = model.embed(&texts);
+        let file = cache.map(|(dir, model_id)| {
+            let mut h = blake3::Hasher::new();
+            h.update(model_id.as_bytes());
+            for t in &texts {
+                h.update(t.as_bytes());
+                h.update(&[0]);
+            }
+            dir.join(format!("descriptions-{}.f32", &h.finalize().to_hex()[..16]))
+        });
+        let cached = file.as_ref().and_then(|f| std::fs::read(f).ok()).filter(|b| b.len() == texts.len() * DIM * 4);
+        let statements = match cached {
+            Some(bytes) => bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
+            None => {
+                let v = model.embed(&texts);
+                if let Some(f) = &file {
+                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    let tmp = f.with_extension("tmp");
+                    // A cache: failing to write it costs only time.
+                    if std::fs::write(&tmp, bytes).is_ok() {
+                        let _ = std::fs::rename(&tmp, f);
+                    }
+                }
+                v
+            }
+        };
         let mut at = 0;
         let mut by_path: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
         for d in descriptions {

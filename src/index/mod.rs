@@ -21,6 +21,7 @@ use crate::config::{ALL_FAMILIES, TRIGGER_LANGUAGES};
 use crate::document::Record;
 use crate::error::{Error, Result};
 
+pub mod corrections;
 pub mod vectors;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
@@ -260,6 +261,8 @@ pub struct WashIndex {
     pub fields: Fields,
     /// Its directory.
     pub dir: PathBuf,
+    /// Curators' corrections, applied to every document written.
+    pub corrections: std::sync::Arc<corrections::Corrections>,
 }
 
 impl WashIndex {
@@ -306,7 +309,8 @@ impl WashIndex {
         let mut index = Index::create_in_dir(dir, schema)
             .map_err(|e| Error::Index(format!("cannot create index in {}: {e}", dir.display())))?;
         register_tokenizers(&mut index);
-        Ok(WashIndex { index, fields, dir: dir.to_path_buf() })
+        let corrections = std::sync::Arc::new(corrections::Corrections::load(dir));
+        Ok(WashIndex { index, fields, dir: dir.to_path_buf(), corrections })
     }
 
     /// Opens an existing index.
@@ -338,7 +342,8 @@ impl WashIndex {
                 dir.display()
             )));
         }
-        Ok(WashIndex { index, fields, dir: dir.to_path_buf() })
+        let corrections = std::sync::Arc::new(corrections::Corrections::load(dir));
+        Ok(WashIndex { index, fields, dir: dir.to_path_buf(), corrections })
     }
 
     /// A reader that reloads when asked (read-your-writes), or on commit when `follow` is set.
@@ -442,7 +447,17 @@ impl WashIndex {
 
     /// Turns a record into a tantivy document.
     /// `source` is the file's canonical path, or `ARCHIVE!/MEMBER` for a member of an archive.
+    /// Curators' corrections of the document's tags are applied first.
     pub fn to_document(&self, r: &Record, state: FileState, served: &[String], source: &str) -> TantivyDocument {
+        let mut corrected;
+        let r = match self.corrections.of(&r.id) {
+            Some(c) => {
+                corrected = r.clone();
+                c.apply(&mut corrected);
+                &corrected
+            }
+            None => r,
+        };
         let f = &self.fields;
         let mut d = TantivyDocument::new();
         d.add_text(f.source, source);

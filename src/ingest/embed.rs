@@ -76,6 +76,21 @@ pub struct Tagging<'a> {
     pub config: &'a Config,
 }
 
+/// The passages of a record as this phase embeds them, embedded now, with their vectors after
+/// the index's int8 quantisation (so that tags by meaning come out the same in `inspect`, in
+/// training and in the index).
+pub fn embed_record<'a>(encoder: &Model, record: &'a Record) -> (Vec<f32>, Vec<PassageRef<'a>>) {
+    let ps = passages::of_document(&record.title, &record.pages);
+    let texts: Vec<&str> = ps.iter().map(|p| p.3).collect();
+    let v = encoder.embed(&texts);
+    let mut out = Vec::with_capacity(v.len());
+    for chunk in v.chunks_exact(DIM) {
+        let (q, s) = vectors::quantize(chunk);
+        out.extend(q.iter().map(|&x| x as f32 * s));
+    }
+    (out, ps.iter().map(|p| PassageRef { page: p.0, text: p.3 }).collect())
+}
+
 /// Whether the last phase left every document with its vectors (and, when `tagger` is given,
 /// with tags by meaning from that tagger).
 pub fn complete(idx: &WashIndex, tagger: Option<u64>) -> bool {

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::extract::{self, archive, Limits};
 use crate::index::{FileState, WashIndex};
 
+pub mod curate;
 pub mod embed;
 pub mod manifest;
 mod progress;
@@ -314,6 +315,13 @@ pub fn run_with(
             };
             record.id = key_id(&c.key);
             record.path = c.display.clone();
+            if idx.corrections.of(&old.id).is_some() {
+                idx.corrections.append(&crate::index::corrections::Entry::Move {
+                    at: rfc3339(std::time::SystemTime::now()),
+                    from: old.id.clone(),
+                    to: record.id.clone(),
+                })?;
+            }
             open_writer(&mut writer)?;
             let w = writer.as_mut().expect("writer");
             w.delete_term(idx.id_term(&old.id));

@@ -367,6 +367,52 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     Ok(record)
 }
 
+/// The body of `PUT /api/documents/{id}/facets`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacetCorrection {
+    /// Paths to set on the document.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Paths to take off (with everything below them).
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `PUT /api/documents/{id}/facets`: a curator's correction of the document's tags. Durable
+/// (kept in the audit log beside the index and applied whenever the document is written again),
+/// it wins over automatic evidence.
+pub async fn correct_facets(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    body: Result<Json<FacetCorrection>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<DocumentView>, ApiError> {
+    authorize(&st, &headers)?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::new(
+            "invalid_parameter",
+            format!("the body must be {{\"add\": [paths], \"remove\": [paths]}}: {}", e.body_text()),
+        )
+    })?;
+    let _guard = st.write_lock.lock().await;
+    let st2 = st.clone();
+    blocking(move || {
+        if !valid_id(&id) {
+            return Err(ApiError::new("not_found", format!("no document with id {id:?}")));
+        }
+        let by = "api-token";
+        let record = crate::ingest::curate::correct(&st2.idx, &st2.config, &id, &body.add, &body.remove, by)
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
+        tracing::info!(id = %id, by, add = ?body.add, remove = ?body.remove, "facets corrected");
+        st2.reader.reload().map_err(ApiError::internal)?;
+        let view = load_view(&st2, &record.id)?;
+        Ok(Json(view))
+    })
+    .await
+}
+
 /// `DELETE /api/documents/{id}`: removes the document (and the file, if it was uploaded).
 pub async fn delete(
     State(st): State<AppState>,

@@ -123,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/documents", axum::routing::post(api::upload))
         .route("/api/documents/{id}", get(api::document).delete(api::delete))
         .route("/api/documents/{id}/file", get(api::file))
+        .route("/api/documents/{id}/facets", axum::routing::put(api::correct_facets))
         .route("/api/documents/{id}/similar", get(api::similar))
         .route("/api/facets", get(api::facets))
         .route("/api/health", get(api::health))

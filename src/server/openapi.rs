@@ -88,7 +88,7 @@ pub fn document() -> Value {
                     "409": err("index busy"), "413": err("too large"), "422": err("unreadable document")}}},
             "/api/documents/{id}": {
                 "get": {"summary": "A document: metadata, facets with evidence, pages", "parameters": [id_param],
-                        "responses": {"200": ok(doc), "404": err("no such document")}},
+                        "responses": {"200": ok(doc.clone()), "404": err("no such document")}},
                 "delete": {"summary": "Remove a document (needs the bearer token)", "security": [{"bearer": []}],
                         "parameters": [id_param],
                         "responses": {"200": ok(json!({"$ref": "#/components/schemas/Deleted"})), "401": err("missing or wrong token"),
@@ -100,6 +100,16 @@ pub fn document() -> Value {
                     q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),
                     q("offset", json!({"type": "integer", "minimum": 0, "maximum": 10000}), "hits to skip")],
                 "responses": {"200": ok(search.clone()), "400": err("invalid parameter"), "404": err("no such document")}}},
+            "/api/documents/{id}/facets": {"put": {
+                "summary": "A curator's correction of the document's tags (needs the bearer token): paths added are set by the curator, paths removed go with everything below them; durable, logged, and it wins over automatic tags",
+                "security": [{"bearer": []}],
+                "parameters": [id_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                    "additionalProperties": false, "properties": {
+                        "add": {"type": "array", "items": {"type": "string", "pattern": "^/(context|technology|failure_cause|approach)(/[a-z0-9_-]+)+$"}},
+                        "remove": {"type": "array", "items": {"type": "string", "pattern": "^/(context|technology|failure_cause|approach)(/[a-z0-9_-]+)+$"}}}}}}},
+                "responses": {"200": ok(doc.clone()), "400": err("a path that is not in the taxonomy, an empty correction, or a malformed body"),
+                    "401": err("missing or wrong token"), "403": err("write API off"), "404": err("no such document"), "409": err("index busy")}}},
             "/api/documents/{id}/file": {"get": {"summary": "The original file", "parameters": [id_param],
                 "responses": {"200": {"description": "The file, with its content type"}, "404": err("no such document or file")}}},
             "/api/facets": {"get": {"summary": "The whole facet tree with counts",

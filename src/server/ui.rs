@@ -256,10 +256,28 @@ pub async fn document_page(State(st): State<AppState>, UrlPath(id): UrlPath<Stri
         .values()
         .flatten()
         .map(|t| {
+            use crate::document::TagSource;
+            let source = match t.source {
+                TagSource::Explicit => "explicit",
+                TagSource::Curator => "curator",
+                TagSource::Meaning => "meaning",
+                TagSource::Text => "text",
+            };
+            let passages: Vec<_> = t
+                .passages
+                .iter()
+                .map(|p| {
+                    context! {
+                        page => p.page, text => p.text.clone(), similarity => format!("{:.2}", p.similarity),
+                        href => if p.page > 0 { format!("#page-{}", p.page) } else { String::new() },
+                    }
+                })
+                .collect();
             context! {
                 path => t.path.clone(), label => t.label.clone(), href => link(&empty, 0, Some(&t.path), None),
-                source => if t.source == crate::document::TagSource::Explicit { "explicit" } else { "text" },
-                score => t.score, threshold => t.threshold, evidence => ser(&t.evidence),
+                source, score => t.score, threshold => t.threshold, evidence => ser(&t.evidence),
+                confidence => t.confidence.map(|c| format!("{:.0}%", c * 100.0)), passages,
+                curator => t.curator.as_ref().map(|c| format!("{} on {}", c.by, c.at.get(..10).unwrap_or(&c.at))),
             }
         })
         .collect();
@@ -269,6 +287,11 @@ pub async fn document_page(State(st): State<AppState>, UrlPath(id): UrlPath<Stri
         has_pages => d.format.has_pages(), language_name => language_name(&d.language),
         doctype_label => label(&st, &d.doctype), q => "", lang => "", filters => Vec::<String>::new(),
         languages => languages(),
+        tagged_by => match d.tagged_by.as_str() {
+            "meaning" => "Tags decided from the words of the text and the meaning of its passages.",
+            _ if st.semantic.is_some() => "Tags decided from the words of the text; tags by meaning come with the passage vectors.",
+            _ => "Tags decided from the words of the text (the sentence encoder is not installed).",
+        },
     };
     render(&st, "document.html", ctx)
 }
