@@ -3,7 +3,7 @@
 and level, and category F1 per language, computed as ../shared/realdev/tagging.py computes them
 (its functions are imported), with the documents tagged in parallel.
 
-usage: python3 benches/tagging_table.py BIN [--data DIR] [--jobs N] [--label NAME]
+usage: python3 benches/tagging_table.py BIN [--data DIR] [--jobs N] [--label NAME] [--config DIR]
 Runs `BIN inspect --json DATA/docs/<id>.txt` for every document of ../shared/realdev/manifest.tsv.
 Set WASH_LESSONS_MODEL=/nonexistent to measure tagging by terms alone.
 """
@@ -28,7 +28,8 @@ def main():
     rows = [r for r in rows if os.path.exists(os.path.join(data, "docs", r["id"] + ".txt"))]
 
     def run(r):
-        p = subprocess.run([binp, "inspect", "--json", os.path.join(data, "docs", r["id"] + ".txt")],
+        cfg = ["--config", arg("--config")] if arg("--config") else []
+        p = subprocess.run([binp, *cfg, "inspect", "--json", os.path.join(data, "docs", r["id"] + ".txt")],
                            capture_output=True, text=True, timeout=300)
         try:
             return T.paths_in(json.loads(p.stdout).get("facets", {}), set())

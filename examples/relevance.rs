@@ -55,7 +55,7 @@ impl Ours {
         if model.is_none() {
             eprintln!("no model at {} (wash-lessons model install): semantic and hybrid skipped", path.display());
         }
-        ingest::embed::run(&idx, model.as_ref(), 60, false).unwrap();
+        ingest::embed::run(&idx, model.as_ref(), None, 60, false).unwrap();
         let reader = idx.reader(false).unwrap();
         Ours { idx, reader, expander: Expander::new(&config), semantic: model.map(Semantic::new) }
     }

@@ -76,25 +76,6 @@ pub fn squash_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folds_accents_and_case() {
-        assert_eq!(fold("Échoué à Ségou"), "echoue a segou");
-        assert_eq!(fold("Œuvre, Straße"), "oeuvre, strasse");
-        assert_eq!(fold_case("Côte d'Ivoire", false), "Cote d'Ivoire");
-        assert_eq!(fold("São Tomé"), "sao tome");
-    }
-
-    #[test]
-    fn splits_words() {
-        assert_eq!(folded_words("pit-latrine, l'eau (O&M) 2019"), vec!["pit", "latrine", "l", "eau", "o", "m", "2019"]);
-        assert_eq!(word_count("  "), 0);
-    }
-}
-
 /// The sentences of a text: cut at line breaks and after `.`, `!`, `?`, `…` or `;` followed by a
 /// space, trimmed, empty ones skipped. (Abbreviations such as "e.g." cut a sentence short: the
 /// pieces still say what the sentence says.)
@@ -113,4 +94,23 @@ pub fn sentences(text: &str) -> impl Iterator<Item = &str> + '_ {
         out.push(&line[start..]);
         out.into_iter().map(str::trim).filter(|s| !s.is_empty())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(fold("Échoué à Ségou"), "echoue a segou");
+        assert_eq!(fold("Œuvre, Straße"), "oeuvre, strasse");
+        assert_eq!(fold_case("Côte d'Ivoire", false), "Cote d'Ivoire");
+        assert_eq!(fold("São Tomé"), "sao tome");
+    }
+
+    #[test]
+    fn splits_words() {
+        assert_eq!(folded_words("pit-latrine, l'eau (O&M) 2019"), vec!["pit", "latrine", "l", "eau", "o", "m", "2019"]);
+        assert_eq!(word_count("  "), 0);
+    }
 }

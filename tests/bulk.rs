@@ -103,7 +103,9 @@ fn incremental_runs_follow_changes_moves_deletions_and_failures() {
     assert_ne!(first.len(), 0);
     assert_eq!(hits(&idx, "Kisumu operators"), vec!["c/kiosk-moved.md"]);
     assert!(hits(&idx, "Mzuzu slabs").is_empty());
-    assert_eq!(hits(&idx, "caretaker lockable"), vec!["b/spring.md"]);
+    // The changed text is found first (a document tagged with the concept of a query word may
+    // follow it).
+    assert_eq!(hits(&idx, "caretaker lockable").first().map(String::as_str), Some("b/spring.md"));
     assert_eq!(hits(&idx, "chlorine dispensers Kasese"), vec!["b/broken.pdf"]);
     let (_, stats) = util::run_json(&["stats", "--json", "--index", s(&idx)]);
     assert_eq!(stats["last_run"]["moved"], 1, "{}", stats["last_run"]);

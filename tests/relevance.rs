@@ -30,7 +30,7 @@ fn engine() -> &'static Engine {
         let s = ingest::run(&idx, &config, &[util::corpus()], &|e| panic!("{}: {}", e.path, e.error)).unwrap();
         assert_eq!(s.indexed, 64);
         let model = wash_lessons::model::Model::load(&util::model()).unwrap();
-        ingest::embed::run(&idx, Some(&model), 60, false).unwrap();
+        ingest::embed::run(&idx, Some(&model), None, 60, false).unwrap();
         let reader = idx.reader(false).unwrap();
         Engine { _dir: dir, idx, reader, expander: Expander::new(&config), semantic: Semantic::new(model) }
     })

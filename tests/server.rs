@@ -265,7 +265,7 @@ fn semantic_state() -> AppState {
             copy_dir(&shared_index().join("idx"), &target);
             let idx = WashIndex::open(&target).unwrap();
             let model = wash_lessons::model::Model::load(&util::model()).unwrap();
-            let e = ingest::embed::run(&idx, Some(&model), 60, false).unwrap();
+            let e = ingest::embed::run(&idx, Some(&model), None, 60, false).unwrap();
             assert!(e.documents >= 60, "{e:?}");
             let config = Config::load_dir(&util::root().join("index-config")).unwrap();
             let semantic = wash_lessons::search::Semantic::new(model);
@@ -501,6 +501,83 @@ async fn write_api_needs_a_token_and_checks_uploads() {
 }
 
 #[tokio::test]
+async fn curators_correct_tags_through_the_api() {
+    let (_dir, st) = fresh_state(Options { api_token: Some(TOKEN.into()), ..Options::default() });
+    let put = |id: &str, token: Option<&str>, body: &str| {
+        let mut r =
+            Request::put(format!("/api/documents/{id}/facets")).header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Body::from(body.to_string())).unwrap()
+    };
+    let (_, r) = get(&st, "/api/search?q=handpump&limit=1").await;
+    let id = r["hits"][0]["id"].as_str().unwrap().to_string();
+    let (_, d) = get(&st, &format!("/api/documents/{id}")).await;
+    let context: Vec<Value> = d["facets"]["context"].as_array().cloned().unwrap_or_default();
+    assert!(!context.is_empty(), "{d}");
+    let remove: Vec<&Value> = context.iter().map(|t| &t["path"]).collect();
+    let body = serde_json::json!({"add": ["/failure_cause/financial/funding-ended"], "remove": remove}).to_string();
+    let body = body.as_str();
+    let (s, b, _) = call(&st, put(&id, None, body)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "unauthorized");
+    // A path outside the taxonomy, a body of the wrong shape, an unknown id: refused, nothing written.
+    let (s, b, _) = call(&st, put(&id, Some(TOKEN), r#"{"add": ["/failure_cause/not-a-cause"]}"#)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "invalid_filter");
+    let (s, b, _) = call(&st, put(&id, Some(TOKEN), r#"{"add": "one"}"#)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "invalid_parameter");
+    let (s, b, _) = call(&st, put(&id, Some(TOKEN), r#"{"add": []}"#)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "invalid_parameter");
+    let (s, b, _) = call(&st, put("0123456789abcdef", Some(TOKEN), body)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "not_found");
+    assert_eq!(st.idx.corrections.entries(), 0);
+
+    let (s, b, _) = call(&st, put(&id, Some(TOKEN), body)).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    let doc = openapi::document();
+    validate(&doc, &serde_json::json!({"$ref": "#/components/schemas/DocumentView"}), &v, "corrected");
+    assert!(v["facets"].get("context").is_none(), "the context family was removed: {v}");
+    let set = v["facets"]["failure_cause"].as_array().unwrap();
+    let t = set.iter().find(|t| t["path"] == "/failure_cause/financial/funding-ended").expect("added");
+    assert_eq!(t["source"], "curator");
+    assert!(t["curator"]["by"].as_str().is_some() && t["curator"]["at"].as_str().unwrap().starts_with("20"));
+    // Searching by the corrected facet finds it; the page says who set it.
+    let (_, r) = get(&st, "/api/search?q=&filter=/failure_cause/financial/funding-ended&limit=100").await;
+    assert!(r["hits"].as_array().unwrap().iter().any(|h| h["id"] == id.as_str()), "{r}");
+    let (_, html) = get_html(&st, &format!("/documents/{id}")).await;
+    assert!(html.contains("Set by a curator"), "{html}");
+    // The correction is in the audit log and survives the document being written again.
+    let log = std::fs::read_to_string(st.idx.dir.join("wash-lessons.corrections.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+    assert!(log.contains(&id) && log.contains("funding-ended"));
+    let config = Config::load_dir(&util::root().join("index-config")).unwrap();
+    let file = util::corpus().join(v["path"].as_str().unwrap());
+    let reread = WashIndex::open(&st.idx.dir).unwrap();
+    let searcher = reread.reader(false).unwrap().searcher();
+    let stored = reread.find_document(&searcher, &id).unwrap().unwrap();
+    let (state, source) = reread.stored_state(&stored);
+    let enricher = wash_lessons::enrich::Enricher::new(&config);
+    let job = ingest::Job::file(&file, v["path"].as_str().unwrap());
+    let fresh = ingest::process(&job, &enricher, &Default::default(), &|| {}).unwrap();
+    let mut w = reread.writer(16).unwrap();
+    w.delete_term(reread.id_term(&id));
+    w.add_document(reread.to_document(
+        &wash_lessons::document::Record { id: id.clone(), ..fresh },
+        state,
+        &config.settings.languages.served,
+        &source,
+    ))
+    .unwrap();
+    w.commit().unwrap();
+    drop(w);
+    let searcher = reread.reader(false).unwrap().searcher();
+    let again = reread.full_record(&reread.find_document(&searcher, &id).unwrap().unwrap()).unwrap();
+    assert!(again.facet_paths("failure_cause").contains(&"/failure_cause/financial/funding-ended".to_string()));
+    assert!(again.facet_paths("context").is_empty());
+}
+
+#[tokio::test]
 async fn uploads_are_extracted_in_a_worker_process_when_isolated() {
     let iso = wash_lessons::ingest::Isolation {
         exe: util::bin(),
@@ -595,7 +672,8 @@ async fn web_page_search_facets_paging_document() {
     let id = r["hits"][0]["id"].as_str().unwrap();
     let (s, html) = get_html(&st, &format!("/documents/{id}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("Why these tags") && html.contains("Evidence score"));
+    assert!(html.contains("Why these tags") && html.contains("Trigger terms score"), "{html}");
+    assert!(html.contains("confidence"), "automatic tags show their confidence");
     let (s, _) = get_html(&st, "/documents/doesnotexist").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -8,6 +8,7 @@ mod bad_pdfs;
 mod browser;
 mod bulk;
 mod cli;
+mod curation;
 mod isolation;
 mod ocr;
 mod relevance;

@@ -135,7 +135,7 @@ fn load_model(path: Option<&std::path::Path>) -> Option<crate::model::Model> {
         Ok(Some(m)) => Some(m),
         Ok(None) => {
             eprintln!(
-                "note: no sentence-encoder model at {}: search is by keywords only (semantic search needs `wash-lessons model install`)",
+                "note: no sentence-encoder model at {}: search is by keywords only and tags by terms alone (meaning needs `wash-lessons model install`)",
                 path.display()
             );
             None

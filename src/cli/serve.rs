@@ -36,6 +36,10 @@ pub struct Args {
     /// .wash-lessons/models/use-multilingual-v3.wlm). Without it, search is by keywords only.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// How often to look for new curators' corrections and, when there are, learn from them and
+    /// re-tag (seconds; 0: never; `tagger learn` does it by hand).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    learn_every_secs: u64,
 }
 
 fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
@@ -58,6 +62,12 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         Ok(i) => i,
         Err(e) => return fatal(e),
     };
+    // A tagger learnt from this index's curators replaces the configured one.
+    let mut config = config.clone();
+    if let Err(e) = config.use_index_tagger(&a.index) {
+        return fatal(e);
+    }
+    let config = &config;
     let empty = idx.reader(false).map(|r| r.searcher().num_docs() == 0).unwrap_or(true);
     let model = super::load_model(a.model.as_deref());
     if empty {
@@ -99,7 +109,12 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
             if vectors_pending {
                 let _guard = st.write_lock.blocking_lock();
                 tracing::info!("computing passage vectors for semantic search");
-                let tagging = sem.tagging(&st.config);
+                let tagger = sem.tagger();
+                let tagging = tagger.as_deref().map(|t| ingest::embed::Tagging {
+                    tagger: t,
+                    fingerprint: t.fingerprint,
+                    config: &st.config,
+                });
                 match ingest::embed::run(
                     &st.idx,
                     Some(&sem.model),
@@ -123,6 +138,11 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
             }
         });
     }
+    if state.semantic.is_some() && a.learn_every_secs > 0 {
+        let st = state.clone();
+        let every = Duration::from_secs(a.learn_every_secs);
+        std::thread::spawn(move || learn_loop(st, every));
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fatal(e),
@@ -130,5 +150,78 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     match rt.block_on(serve(state, a.addr)) {
         Ok(()) => exit::OK,
         Err(e) => fatal(format!("cannot serve on {}: {e}", a.addr)),
+    }
+}
+
+/// The log of corrections already learnt from, beside the index.
+const LEARNT_STATE: &str = "wash-lessons.learnt.json";
+
+/// Every `every`: when curators' corrections came in since the last time, learn from them (as
+/// `tagger learn` does), put the new tagger in use and re-tag the documents with it, in the
+/// background (searches go on; writes wait for the write lock).
+fn learn_loop(st: crate::server::AppState, every: Duration) {
+    let sem = st.semantic.as_ref().expect("model present");
+    let learnt = |idx: &WashIndex| -> usize {
+        std::fs::read(idx.dir.join(LEARNT_STATE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["entries"].as_u64())
+            .unwrap_or(0) as usize
+    };
+    loop {
+        std::thread::sleep(every);
+        let entries = st.idx.corrections.entries();
+        if entries == 0 || entries == learnt(&st.idx) {
+            continue;
+        }
+        let _guard = st.write_lock.blocking_lock();
+        // Learn from the configured weights, not from the last learnt ones: the corrections are
+        // all in the log, so each time starts from the same place.
+        let base = match &st.config.source {
+            Some(d) => crate::config::Config::load_dir(d),
+            None => crate::config::Config::builtin(),
+        };
+        let base = match base {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the configuration");
+                continue;
+            }
+        };
+        match ingest::curate::learn(&st.idx, &base, &sem.model) {
+            Ok(Some(l)) => {
+                tracing::info!(
+                    documents = l.documents,
+                    corrections = l.corrections,
+                    "learnt from the curators' corrections"
+                );
+                let mut now = base.clone();
+                if let Err(e) = now.use_index_tagger(&st.idx.dir) {
+                    tracing::warn!(error = %e, "cannot read the learnt tagger");
+                    continue;
+                }
+                sem.set_tagger(crate::enrich::combine::MeaningTagger::new(&sem.model, &now));
+                let tagger = sem.tagger().expect("just set");
+                let tagging = ingest::embed::Tagging { tagger: &tagger, fingerprint: tagger.fingerprint, config: &now };
+                match ingest::embed::run(
+                    &st.idx,
+                    Some(&sem.model),
+                    Some(&tagging),
+                    now.settings.index.commit_every_secs,
+                    false,
+                ) {
+                    Ok(s) => tracing::info!(
+                        retagged = s.retagged + s.documents,
+                        "documents re-tagged with the learnt tagger"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "re-tagging failed; the next run tries again"),
+                }
+                let _ = st.reader.reload();
+                let _ =
+                    std::fs::write(st.idx.dir.join(LEARNT_STATE), serde_json::json!({"entries": entries}).to_string());
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "learning from the corrections failed"),
+        }
     }
 }

@@ -24,6 +24,11 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Stats {
     documents: u64,
+    /// Documents tagged by terms only, waiting for the vector phase to decide their tags with
+    /// meaning (all of them when the sentence encoder is not installed).
+    waiting_for_meaning: u64,
+    /// Curators' corrections in the audit log.
+    corrections: usize,
     facets: BTreeMap<String, Vec<FacetNode>>,
     last_run: Option<crate::ingest::manifest::LastRun>,
 }
@@ -46,12 +51,26 @@ pub fn run(a: Args) -> i32 {
         Ok(n) => n,
         Err(e) => return fatal(e),
     };
-    let stats = Stats { documents, facets, last_run };
+    let waiting_for_meaning = match idx.waiting_for_meaning(&searcher) {
+        Ok(n) => n,
+        Err(e) => return fatal(e),
+    };
+    let corrections = idx.corrections.entries();
+    let stats = Stats { documents, waiting_for_meaning, corrections, facets, last_run };
     if a.json {
         print_json(&stats);
         return exit::OK;
     }
     println!("{} documents in {}", stats.documents, a.index.display());
+    if stats.waiting_for_meaning > 0 {
+        println!(
+            "{} documents tagged by terms only, waiting for tags by meaning (the vector phase of `index` or `serve`, with the sentence encoder)",
+            stats.waiting_for_meaning
+        );
+    }
+    if stats.corrections > 0 {
+        println!("{} curators' corrections in the audit log", stats.corrections);
+    }
     if let Some(r) = &stats.last_run {
         println!(
             "last run: {} ({:.1} s): {} files, {} indexed, {} unchanged, {} moved, {} removed, {} failed, {} failed before",

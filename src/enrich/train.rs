@@ -86,6 +86,9 @@ pub fn category_of(path: &str) -> Option<String> {
     (parts.len() > depth).then(|| format!("/{}", parts[..=depth].join("/")))
 }
 
+/// Rows of the combination: features, labels, weights.
+type Rows = (Vec<Vec<(u32, f32)>>, Vec<bool>, Vec<f32>);
+
 /// Trains a model.
 pub fn train(docs: &[TrainDoc], o: &TrainOptions) -> (TaggerFile, TrainReport) {
     let labels: Vec<BTreeSet<String>> = docs.iter().map(|d| category_labels(&d.labels)).collect();
@@ -129,25 +132,24 @@ pub fn train(docs: &[TrainDoc], o: &TrainOptions) -> (TaggerFile, TrainReport) {
 
     // The combination, trained on out-of-fold word probabilities.
     let skeleton = skeleton(&categories, &prior);
-    let rows =
-        |meaning_on: bool, ix: &[usize], word_probs: &[Vec<f32>]| -> (Vec<Vec<(u32, f32)>>, Vec<bool>, Vec<f32>) {
-            let mut r = Vec::new();
-            let mut l = Vec::new();
-            let mut w = Vec::new();
-            for &i in ix {
-                let ev = DocEvidence {
-                    terms: &docs[i].record.term_scores,
-                    words: word_probs[i].clone(),
-                    meaning: meaning_on.then_some(meaning[i].as_slice()),
-                };
-                for (c, cat) in categories.iter().enumerate() {
-                    r.push(skeleton.row(c, &ev));
-                    l.push(labels[i].contains(cat));
-                    w.push(docs[i].weight);
-                }
+    let rows = |meaning_on: bool, ix: &[usize], word_probs: &[Vec<f32>]| -> Rows {
+        let mut r = Vec::new();
+        let mut l = Vec::new();
+        let mut w = Vec::new();
+        for &i in ix {
+            let ev = DocEvidence {
+                terms: &docs[i].record.term_scores,
+                words: word_probs[i].clone(),
+                meaning: meaning_on.then_some(meaning[i].as_slice()),
+            };
+            for (c, cat) in categories.iter().enumerate() {
+                r.push(skeleton.row(c, &ev));
+                l.push(labels[i].contains(cat));
+                w.push(docs[i].weight);
             }
-            (r, l, w)
-        };
+        }
+        (r, l, w)
+    };
     let opts = Options { c: o.combine_c, ..Options::default() };
     let mut combiners = Vec::new();
     let mut cv_f1 = Vec::new();
@@ -250,7 +252,7 @@ fn round(v: &[f32]) -> Vec<f32> {
 /// vocabulary and thresholds: every fit starts from the model's weights and is pulled toward
 /// them (`c` small: the corrections move the model where they agree). Documents carry their
 /// meaning for the model's categories.
-pub fn refine(model: &TagModel, docs: &[TrainDoc], c: f64) -> TaggerFile {
+pub fn refine(model: &TagModel, docs: &[TrainDoc], words_c: f64, c: f64) -> TaggerFile {
     let labels: Vec<BTreeSet<String>> = docs.iter().map(|d| category_labels(&d.labels)).collect();
     let texts: Vec<Vec<(u32, f32)>> =
         docs.iter().map(|d| model.words.vocabulary.vector(&stems(&TagModel::text_of(&d.record)))).collect();
@@ -260,11 +262,19 @@ pub fn refine(model: &TagModel, docs: &[TrainDoc], c: f64) -> TaggerFile {
         .iter()
         .enumerate()
         .map(|(k, cat)| {
-            let l: Vec<bool> = labels.iter().map(|s| s.contains(cat)).collect();
             let prior = &model.words.categories[k];
+            if words_c <= 0.0 {
+                return prior.clone();
+            }
+            let l: Vec<bool> = labels.iter().map(|s| s.contains(cat)).collect();
             fit(
                 &Problem { dim: model.words.vocabulary.len(), rows: &texts, labels: &l, weights: &weights },
-                &Options { c, balanced: false, prior: Some((prior.weights.clone(), prior.bias)), max_iter: 100 },
+                &Options {
+                    c: words_c,
+                    balanced: true,
+                    prior: Some((prior.weights.clone(), prior.bias)),
+                    max_iter: 100,
+                },
             )
         })
         .collect();

@@ -287,8 +287,9 @@ impl WashIndex {
             // A creation killed half-way leaves our version file and tantivy's bookkeeping but no
             // meta.json: that is ours to finish, not a foreign folder.
             const LEFTOVERS: [&str; 4] = [VERSION_FILE, ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock"];
-            let half_created =
-                names.iter().any(|n| n == VERSION_FILE) && names.iter().all(|n| LEFTOVERS.contains(&n.as_str()));
+            // tantivy writes meta.json and .managed.json through temporary files (".tmpXXXXXX").
+            let half_created = names.iter().any(|n| n == VERSION_FILE)
+                && names.iter().all(|n| LEFTOVERS.contains(&n.as_str()) || n.starts_with(".tmp"));
             if half_created {
                 for n in &names {
                     let _ = std::fs::remove_file(dir.join(n));
@@ -599,6 +600,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(VERSION_FILE), SCHEMA_VERSION.to_string()).unwrap();
         std::fs::write(dir.path().join(".tantivy-meta.lock"), "").unwrap();
+        // tantivy's atomic writes leave a temporary file when killed between write and rename.
+        std::fs::write(dir.path().join(".tmpXuEEYl"), "{").unwrap();
         WashIndex::open_or_create(dir.path()).unwrap();
         assert!(dir.path().join("meta.json").is_file());
         WashIndex::open(dir.path()).unwrap();

@@ -66,8 +66,9 @@ pub struct Semantic {
     pub fusion: Fusion,
     /// Document ids to addresses, by segment.
     ids: IdCache,
-    /// The tagger by meaning (the descriptions' vectors), for documents written by the server.
-    pub tagger: Option<crate::enrich::combine::MeaningTagger>,
+    /// The tagger by meaning (the descriptions' vectors), for documents written by the server;
+    /// replaced when the server learns from its curators.
+    pub tagger: std::sync::RwLock<Option<Arc<crate::enrich::combine::MeaningTagger>>>,
 }
 
 impl Semantic {
@@ -78,23 +79,27 @@ impl Semantic {
             vectors: VectorCache::default(),
             fusion: Fusion::default(),
             ids: IdCache::default(),
-            tagger: None,
+            tagger: std::sync::RwLock::new(None),
         }
     }
 
     /// Semantic search with this model, and tagging by meaning with the tagger of `config`.
     pub fn with_tagger(model: Model, config: &crate::config::Config) -> Semantic {
-        let tagger = (!config.tagger.is_empty()).then(|| crate::enrich::combine::MeaningTagger::new(&model, config));
-        Semantic { tagger, ..Semantic::new(model) }
+        let s = Semantic::new(model);
+        if !config.tagger.is_empty() {
+            s.set_tagger(crate::enrich::combine::MeaningTagger::new(&s.model, config));
+        }
+        s
     }
 
-    /// The vector phase's tagging by meaning, when there is a tagger.
-    pub fn tagging<'a>(&'a self, config: &'a crate::config::Config) -> Option<crate::ingest::embed::Tagging<'a>> {
-        self.tagger.as_ref().map(|t| crate::ingest::embed::Tagging {
-            tagger: t,
-            fingerprint: config.tagger_fingerprint,
-            config,
-        })
+    /// The tagger by meaning in use.
+    pub fn tagger(&self) -> Option<Arc<crate::enrich::combine::MeaningTagger>> {
+        self.tagger.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the tagger by meaning.
+    pub fn set_tagger(&self, t: crate::enrich::combine::MeaningTagger) {
+        *self.tagger.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(t));
     }
 }
 

@@ -154,7 +154,8 @@ pub async fn facets(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
         let searcher = st.reader.searcher();
         let trees = facet_trees(&searcher).map_err(ApiError::from)?;
         let documents = st.idx.document_count(&searcher).map_err(ApiError::from)?;
-        Ok(Json(json!({"documents": documents, "facets": trees})))
+        let waiting = st.idx.waiting_for_meaning(&searcher).map_err(ApiError::from)?;
+        Ok(Json(json!({"documents": documents, "waiting_for_meaning": waiting, "facets": trees})))
     })
     .await
 }
@@ -358,7 +359,12 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     drop(writer);
     // Its passage vectors, so that it is found by meaning too.
     if let Some(sem) = &st.semantic {
-        let tagging = sem.tagging(&st.config);
+        let tagger = sem.tagger();
+        let tagging = tagger.as_deref().map(|t| crate::ingest::embed::Tagging {
+            tagger: t,
+            fingerprint: t.fingerprint,
+            config: &st.config,
+        });
         if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), tagging.as_ref(), 60, false) {
             tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
         }

@@ -31,8 +31,10 @@ pub fn document() -> Value {
     );
     schemas.insert(
         "Facets".into(),
-        json!({"type": "object", "required": ["documents", "facets"], "properties": {
+        json!({"type": "object", "required": ["documents", "waiting_for_meaning", "facets"], "properties": {
             "documents": {"type": "integer", "minimum": 0},
+            "waiting_for_meaning": {"type": "integer", "minimum": 0,
+                "description": "documents tagged by terms only, waiting for the vector phase to decide their tags with meaning"},
             "facets": {"type": "object", "additionalProperties": {"type": "array", "items": node}}}}),
     );
     schemas.insert(
