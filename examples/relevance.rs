@@ -121,13 +121,10 @@ fn meaning_query(q: &JudgedQuery) -> bool {
 /// Sets the fusion weight called `name`; false for an unknown name.
 fn set_fusion(f: &mut Fusion, name: &str, v: f32) -> bool {
     match name {
-        "semantic" => f.semantic = v,
-        "semantic_when_words_match" => f.semantic_when_words_match = v,
-        "words_match_min" => f.words_match_min = v as usize,
-        "semantic_long" => f.semantic_long = v,
-        "long_query" => f.long_query = v as usize,
-        "k" => f.k = v,
-        "cross_language" => f.cross_language = v,
+        "words" => f.words = v,
+        "words_question" => f.words_question = v,
+        "words_sentence" => f.words_sentence = v,
+        "cosine_floor" => f.cosine_floor = v,
         "min_similarity" => f.min_similarity = v,
         _ => return false,
     }
@@ -149,14 +146,11 @@ fn tune_fusion(ours: &mut Ours, queries: &[JudgedQuery]) {
     let floor = score(&rq, &rr).0;
     println!("keyword search on the other queries: {floor:.4}");
     let grid: &[(&str, &[f32])] = &[
-        ("semantic", &[0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0]),
-        ("semantic_when_words_match", &[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]),
-        ("words_match_min", &[1.0, 2.0, 3.0, 5.0, 10.0]),
-        ("semantic_long", &[0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]),
-        ("long_query", &[5.0, 6.0, 7.0, 8.0, 9.0, 10.0]),
-        ("k", &[1.0, 3.0, 5.0, 10.0, 20.0, 40.0, 60.0]),
-        ("cross_language", &[0.0, 0.25, 0.5, 1.0, 2.0, 4.0]),
-        ("min_similarity", &[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]),
+        ("words", &[0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
+        ("words_question", &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+        ("words_sentence", &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]),
+        ("cosine_floor", &[0.0, 0.05, 0.1, 0.15, 0.2]),
+        ("min_similarity", &[0.05, 0.1, 0.15, 0.2]),
     ];
     for round in 0..2 {
         for (name, values) in grid {
@@ -297,6 +291,37 @@ fn omega(corpus: &Path, queries: &[JudgedQuery], tmp: &Path) -> Option<Vec<Vec<S
     )
 }
 
+/// The judged queries of the real-text development set (`../shared/realdev/queries.tsv`: qid,
+/// query, kind, judgments `rNNN:g`), with each judged id turned into the file of that stem in
+/// `corpus` (its `mixed/` folder).
+fn load_realdev(tsv: &Path, corpus: &Path) -> Vec<JudgedQuery> {
+    let files: std::collections::HashMap<String, String> = corpus_files(corpus)
+        .into_iter()
+        .map(|(rel, p)| (p.file_stem().unwrap().to_string_lossy().into_owned(), rel))
+        .collect();
+    let text = std::fs::read_to_string(tsv).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        let judgments = cells[3]
+            .split_whitespace()
+            .filter_map(|j| {
+                let (id, g) = j.rsplit_once(':')?;
+                Some(wash_lessons::eval::Judgment { path: files.get(id)?.clone(), grade: g.parse().ok()? })
+            })
+            .collect();
+        out.push(JudgedQuery {
+            id: cells[0].to_string(),
+            text: cells[1].to_string(),
+            lang: String::new(),
+            kind: vec![cells[2].to_string()],
+            note: String::new(),
+            judgments,
+        });
+    }
+    out
+}
+
 /// The queries `keep` accepts, with their rankings.
 fn subset(
     queries: &[JudgedQuery],
@@ -315,7 +340,11 @@ fn main() {
         args.iter().enumerate().filter(|(i, a)| !a.starts_with("--") && !takes_value(*i)).map(|(_, a)| a).collect();
     let corpus = PathBuf::from(pos.first().map(|s| s.to_string()).unwrap_or_else(|| "corpus-sample".into()));
     let qfile = pos.get(1).map(PathBuf::from).unwrap_or_else(|| corpus.join("queries.toml"));
-    let mut queries = load_queries(&qfile).unwrap();
+    let mut queries = if qfile.extension().is_some_and(|e| e == "tsv") {
+        load_realdev(&qfile, &corpus)
+    } else {
+        load_queries(&qfile).unwrap()
+    };
     // --subset odd|even: half of the queries by id number, for a held-out check of tuning.
     if let Some(half) = args.iter().position(|a| a == "--subset").and_then(|i| args.get(i + 1)) {
         let odd = half == "odd";
@@ -361,10 +390,17 @@ fn main() {
         Some(r) => systems.push(("omega", r)),
         None => eprintln!("omega not installed (apt-get install xapian-omega): skipped"),
     }
-    let kinds = ["keyword", "acronym", "typo", "cross-language", "conceptual"];
+    let mut kinds: Vec<&str> = Vec::new();
+    for q in &queries {
+        for k in &q.kind {
+            if !kinds.contains(&k.as_str()) {
+                kinds.push(k);
+            }
+        }
+    }
     println!("{} judged queries, {}", queries.len(), qfile.display());
     print!("| system | nDCG@10 | MRR | nDCG@10 without conceptual | nDCG conceptual or cross-language | MRR same | nDCG rest |");
-    for k in kinds {
+    for k in &kinds {
         print!(" nDCG {k} |");
     }
     println!();
@@ -377,7 +413,7 @@ fn main() {
         let (rq, rr) = subset(&queries, rankings, |q| !meaning_query(q));
         let m = score(&mq, &mr);
         print!(" {:.3} ({}) | {:.3} | {:.3} ({}) |", m.0, mq.len(), m.1, score(&rq, &rr).0, rq.len());
-        for k in kinds {
+        for k in &kinds {
             let (q, r) = subset(&queries, rankings, |q| q.kind.iter().any(|x| x == k));
             print!(" {:.3} ({}) |", score(&q, &r).0, q.len());
         }
@@ -399,6 +435,22 @@ fn main() {
         for (k, s, h, q, r) in &rows {
             println!("{k:.3} / {s:.3} / {h:.3} {} {:?} [{}] {}", q.id, q.text, q.lang, q.kind.join(","));
             println!("    hybrid top 3: {}", r.iter().take(3).cloned().collect::<Vec<_>>().join("; "));
+        }
+    }
+    if args.iter().any(|a| a == "--per-query") && systems.len() >= 4 {
+        let find = |n: &str| &systems.iter().find(|(name, _)| *name == n).unwrap().1;
+        let (kw, sem, hyb) = (find("wash-lessons keyword"), find("wash-lessons semantic"), find("wash-lessons hybrid"));
+        println!("\nper query, nDCG@10 keyword / semantic / hybrid:");
+        for (i, q) in queries.iter().enumerate() {
+            println!(
+                "{:.3} / {:.3} / {:.3} {} [{}] {:?}",
+                q.ndcg(&kw[i], 10),
+                q.ndcg(&sem[i], 10),
+                q.ndcg(&hyb[i], 10),
+                q.id,
+                q.kind.join(","),
+                q.text
+            );
         }
     }
     if misses {

@@ -90,6 +90,16 @@ const QUESTION_WORDS: &[&str] = &[
     "qué", "como", "cómo", "cuando", "cuál", "cuales", "porque", "quais", "qual", "quando", "onde",
 ];
 
+/// The share of a query's words that are stop words or question words of the four languages:
+/// high for a sentence in a practitioner's own words, zero for a list of terms.
+pub fn stop_share(query: &str) -> f32 {
+    let words: Vec<&str> = word_spans(query).map(|(a, b)| &query[a..b]).collect();
+    if words.is_empty() {
+        return 0.0;
+    }
+    words.iter().filter(|w| is_stop(w)).count() as f32 / words.len() as f32
+}
+
 fn is_stop(word: &str) -> bool {
     let folded = fold(word);
     if QUESTION_WORDS.iter().any(|q| fold(q) == folded) {

@@ -447,26 +447,12 @@ pub fn search(
         );
         let (sdocs, kw) = (sdocs?, kw?);
         let mut lookup = hybrid::DocLookup::new(&searcher);
-        let keyword_list: Vec<(String, DocAddress, String)> = kw
+        let keyword_list: Vec<(String, DocAddress, f32)> = kw
             .as_ref()
-            .map(|k| {
-                k.found
-                    .1
-                    .iter()
-                    .filter_map(|(_, a)| Some((lookup.id(*a)?, *a, lookup.language(*a).unwrap_or_default())))
-                    .collect()
-            })
+            .map(|k| k.found.1.iter().filter_map(|(s, a)| Some((lookup.id(*a)?, *a, *s))).collect())
             .unwrap_or_default();
-        let words_match = kw.as_ref().is_some_and(|k| k.with_all >= sem.fusion.words_match_min);
-        let query_words = req.query.split_whitespace().count();
-        let fused = hybrid::fuse(
-            &keyword_list,
-            &sdocs,
-            hybrid::query_language(&req.query),
-            words_match,
-            query_words,
-            &sem.fusion,
-        );
+        let words = sem.fusion.words_for(&req.query);
+        let fused = hybrid::fuse(&keyword_list, &sdocs, words, &sem.fusion);
         // Totals and facet counts over documents found either way.
         let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
         let union: Box<dyn Query> = match &kw {
@@ -577,8 +563,6 @@ struct KeywordFound {
     query: Box<dyn Query>,
     found: Found,
     all_words: bool,
-    /// Documents holding every concept of the query.
-    with_all: usize,
 }
 
 /// Documents with all the concepts of the query. When fewer than a page of them exist,
@@ -594,7 +578,6 @@ fn keyword(
 ) -> Result<KeywordFound> {
     let mut query = plan.all();
     let mut found = execute_with(searcher, stats, req, &*query, filters, filter_paths, facets)?;
-    let with_all = found.0;
     let mut all_words = true;
     if found.0 < FULL_PAGE {
         let q = plan.any();
@@ -605,7 +588,7 @@ fn keyword(
             found = f;
         }
     }
-    Ok(KeywordFound { query, found, all_words, with_all })
+    Ok(KeywordFound { query, found, all_words })
 }
 
 /// How a hit was found, beyond the keyword query.
@@ -754,11 +737,12 @@ pub fn similar(
             let sdocs = hybrid::semantic_docs(&searcher, sem, &c, &filters, &sem.fusion, Some(id))?;
             let deep = SearchRequest { offset: 0, limit: (req.offset + req.limit).max(KEYWORD_DEPTH), ..plain.clone() };
             let (_, kw_top, _) = execute(&searcher, &stats, &deep, &*query, &filters, &filter_paths)?;
-            let keyword_list: Vec<(String, DocAddress, String)> = {
+            let keyword_list: Vec<(String, DocAddress, f32)> = {
                 let mut lookup = hybrid::DocLookup::new(&searcher);
-                kw_top.iter().filter_map(|(_, a)| Some((lookup.id(*a)?, *a, String::new()))).collect()
+                kw_top.iter().filter_map(|(s, a)| Some((lookup.id(*a)?, *a, *s))).collect()
             };
-            let fused = hybrid::fuse(&keyword_list, &sdocs, None, false, 0, &sem.fusion);
+            // Shared vocabulary and facets, and closeness in meaning, weigh the same.
+            let fused = hybrid::fuse(&keyword_list, &sdocs, 0.5, &sem.fusion);
             let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
             let union = BooleanQuery::new(vec![(Occur::Should, query.box_clone()), (Occur::Should, meaning)]);
             let counting = SearchRequest { limit: 0, ..plain.clone() };
