@@ -85,9 +85,10 @@ fn cased_words(term: &str) -> Vec<String> {
 
 /// Question words of the four languages, never required in a query.
 const QUESTION_WORDS: &[&str] = &[
-    "why", "how", "what", "when", "where", "which", "who", "did", "does", "do", "was", "were", "has", "have",
-    "pourquoi", "comment", "quoi", "quand", "quel", "quels", "quelle", "quelles", "ont", "est", "sont", "por", "que",
-    "qué", "como", "cómo", "cuando", "cuál", "cuales", "porque", "quais", "qual", "quando", "onde",
+    "why", "how", "what", "when", "where", "which", "who", "did", "does", "do", "was", "were", "has", "have", "happen",
+    "happens", "happened", "get", "gets", "got", "go", "goes", "went", "can", "could", "would", "should", "pourquoi",
+    "comment", "quoi", "quand", "quel", "quels", "quelle", "quelles", "ont", "est", "sont", "por", "que", "qué",
+    "como", "cómo", "cuando", "cuál", "cuales", "porque", "quais", "qual", "quando", "onde",
 ];
 
 /// The share of a query's words that are stop words or question words of the four languages:

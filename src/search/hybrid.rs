@@ -420,7 +420,7 @@ pub(crate) fn fuse(
 mod tests {
     use super::*;
 
-    fn sd(id: &str, lang: &str) -> SemanticDoc {
+    fn sd(id: &str) -> SemanticDoc {
         SemanticDoc {
             id: id.into(),
             addr: DocAddress::new(0, id.len() as u32),
@@ -431,21 +431,21 @@ mod tests {
     #[test]
     fn documents_found_both_ways_rise_and_scores_not_ranks_decide() {
         let kw = vec![("a".to_string(), DocAddress::new(0, 1), 10.0), ("b".into(), DocAddress::new(0, 2), 9.0)];
-        let mut c = sd("c", "en");
+        let mut c = sd("c");
         c.passage.score = 0.3;
         let f = Fusion::default();
-        let fused = fuse(&kw, &[sd("b", "en"), c], 0.5, &f);
+        let fused = fuse(&kw, &[sd("b"), c], 0.5, &f);
         let order: Vec<&str> = fused.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(order, ["b", "a", "c"]);
         assert!(fused[0].keyword && fused[0].passage.is_some() && !fused[2].keyword);
         // Words alone: the BM25 order; meaning alone: the cosine order.
-        assert_eq!(fuse(&kw, &[sd("b", "en")], 1.0, &f)[0].id, "a");
-        let fused = fuse(&[], &[c_with(0.2), sd("b", "en")], 0.0, &f);
+        assert_eq!(fuse(&kw, &[sd("b")], 1.0, &f)[0].id, "a");
+        let fused = fuse(&[], &[c_with(0.2), sd("b")], 0.0, &f);
         assert_eq!(fused[0].id, "b");
     }
 
     fn c_with(score: f32) -> SemanticDoc {
-        let mut d = sd("c", "en");
+        let mut d = sd("c");
         d.passage.score = score;
         d
     }

@@ -275,7 +275,10 @@ impl QueryPlan {
         let mut lessons_qp = QueryParser::for_index(&idx.index, vec![idx.fields.lessons]);
         lessons_qp.set_field_boost(idx.fields.lessons, w.lessons);
         let mut clauses = Vec::new();
-        for c in &concepts {
+        // Stop and question words ("why", "do", "the") neither rank nor get highlighted when the
+        // query has other words: "what happens after the NGO leaves" is about NGOs leaving.
+        let has_content = concepts.iter().any(|c| !c.optional);
+        for c in concepts.iter().filter(|c| !c.optional || !has_content) {
             let mut alts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, phrase(&c.text))];
             if !c.optional {
                 let words = crate::text::folded_words(&c.text).join(" ");
