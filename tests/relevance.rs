@@ -152,3 +152,22 @@ fn more_like_this_finds_lessons_of_the_same_kind() {
         r.hits.iter().filter(|h| h.facets["technology"].iter().any(|t| t.contains("/borehole/handpump"))).count();
     assert!(handpumps >= 3, "{:?}", paths(&r));
 }
+
+#[test]
+fn question_words_neither_rank_nor_get_highlighted() {
+    for mode in [Mode::Keyword, Mode::Hybrid] {
+        let r = run_mode("why do handpumps break down", mode);
+        assert!(!r.hits.is_empty());
+        for h in &r.hits {
+            for s in &h.snippets {
+                let lower = s.html.to_lowercase();
+                assert!(!lower.contains("<mark>do</mark>") && !lower.contains("<mark>why</mark>"), "{}", s.html);
+            }
+        }
+        // "happens" is not what a practitioner asks about: the first hit holds "NGO".
+        let r = run_mode("what happens after the NGO leaves", mode);
+        let top = &r.hits[0];
+        let text = top.snippets.iter().map(|s| s.html.to_lowercase()).collect::<String>() + &top.title.to_lowercase();
+        assert!(!text.contains("<mark>happens</mark>"), "{text}");
+    }
+}
