@@ -20,7 +20,10 @@ use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
 use tantivy::schema::{Schema, Value, STORED, STRING, TEXT};
 use tantivy::{doc, Index, TantivyDocument};
-use wash_lessons::eval::{load_queries, score, JudgedQuery};
+#[path = "../tests/util/eval.rs"]
+mod eval;
+
+use eval::{load_queries, score, JudgedQuery};
 use wash_lessons::index::WashIndex;
 use wash_lessons::search::{search, Expander, Fusion, Mode, SearchRequest, Semantic};
 use wash_lessons::{ingest, Config};
@@ -307,7 +310,7 @@ fn load_realdev(tsv: &Path, corpus: &Path) -> Vec<JudgedQuery> {
             .split_whitespace()
             .filter_map(|j| {
                 let (id, g) = j.rsplit_once(':')?;
-                Some(wash_lessons::eval::Judgment { path: files.get(id)?.clone(), grade: g.parse().ok()? })
+                Some(eval::Judgment { path: files.get(id)?.clone(), grade: g.parse().ok()? })
             })
             .collect();
         out.push(JudgedQuery {
@@ -315,7 +318,6 @@ fn load_realdev(tsv: &Path, corpus: &Path) -> Vec<JudgedQuery> {
             text: cells[1].to_string(),
             lang: String::new(),
             kind: vec![cells[2].to_string()],
-            note: String::new(),
             judgments,
         });
     }

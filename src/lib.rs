@@ -17,14 +17,12 @@
 //! - [`server`] is the HTTP API and web page (axum); the only place that knows HTTP.
 //! - [`cli`] is the only place that knows clap.
 //! - [`model`] is the multilingual sentence encoder (USE multilingual v3) behind semantic search.
-//! - [`eval`] reads judged queries and computes nDCG and MRR (relevance benchmark and test).
 
 pub mod cli;
 pub mod config;
 pub mod document;
 pub mod enrich;
 pub mod error;
-pub mod eval;
 pub mod extract;
 pub mod index;
 pub mod ingest;

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use wash_lessons::eval::{load_queries, score};
+use crate::util::eval::{load_queries, score};
 use wash_lessons::index::WashIndex;
 use wash_lessons::search::{search, similar, Expander, Mode, SearchRequest, SearchResponse, Semantic};
 use wash_lessons::{ingest, Config};
@@ -51,7 +51,7 @@ fn paths(r: &SearchResponse) -> Vec<String> {
 }
 
 /// The queries judged for keyword relevance (q01 to q78); q79 on were written for semantic search.
-fn keyword_era(q: &wash_lessons::eval::JudgedQuery) -> bool {
+fn keyword_era(q: &crate::util::eval::JudgedQuery) -> bool {
     q.id[1..].parse::<u32>().is_ok_and(|n| n <= 78)
 }
 
@@ -78,7 +78,7 @@ const FLOOR_MRR: f64 = 0.87;
 const FLOOR_NDCG_WORDS: f64 = 0.82;
 
 /// Whether a query is one meaning is for.
-fn meaning_query(q: &wash_lessons::eval::JudgedQuery) -> bool {
+fn meaning_query(q: &crate::util::eval::JudgedQuery) -> bool {
     q.kind.iter().any(|k| k == "conceptual" || k == "cross-language")
 }
 
@@ -87,7 +87,7 @@ fn hybrid_search_beats_keywords_where_words_differ_and_holds_elsewhere() {
     let queries = load_queries(&util::corpus().join("queries.toml")).unwrap();
     let (meaning, rest): (Vec<_>, Vec<_>) = queries.into_iter().partition(meaning_query);
     assert!(meaning.iter().filter(|q| q.id[1..].parse::<u32>().unwrap() > 78).count() >= 20);
-    let ndcg = |qs: &[wash_lessons::eval::JudgedQuery], mode: Mode| {
+    let ndcg = |qs: &[crate::util::eval::JudgedQuery], mode: Mode| {
         let rankings: Vec<Vec<String>> = qs.iter().map(|q| paths(&run_mode(&q.text, mode))).collect();
         score(qs, &rankings).0
     };

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod eval;
 pub mod pdf;
 
 use std::path::{Path, PathBuf};

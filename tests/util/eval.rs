@@ -1,12 +1,11 @@
 //! Relevance evaluation: judged queries (`corpus-sample/queries.toml`) and the measures the
-//! relevance benchmark and test report, nDCG@10 and MRR.
+//! relevance test and the relevance example (`examples/relevance.rs`, which includes this file)
+//! report, nDCG@10 and MRR. Not part of the library: the product does not judge queries.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-
-use crate::error::{Error, Result};
 
 /// One judged query.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,9 +19,6 @@ pub struct JudgedQuery {
     /// Kinds: keyword, acronym, typo, cross-language, conceptual.
     #[serde(default)]
     pub kind: Vec<String>,
-    /// What the practitioner wants.
-    #[serde(default)]
-    pub note: String,
     /// Graded documents: path (relative to the corpus) -> grade 1..3.
     pub judgments: Vec<Judgment>,
 }
@@ -43,11 +39,11 @@ struct QueriesFile {
 }
 
 /// Reads a queries file.
-pub fn load_queries(path: &Path) -> Result<Vec<JudgedQuery>> {
-    let src = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
-    let f: QueriesFile = toml::from_str(&src).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+pub fn load_queries(path: &Path) -> Result<Vec<JudgedQuery>, String> {
+    let src = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f: QueriesFile = toml::from_str(&src).map_err(|e| format!("{}: {e}", path.display()))?;
     if f.version != 1 {
-        return Err(Error::Config(format!("{}: unsupported version {}", path.display(), f.version)));
+        return Err(format!("{}: unsupported version {}", path.display(), f.version));
     }
     Ok(f.query)
 }
@@ -108,7 +104,6 @@ mod tests {
             text: "x".into(),
             lang: "en".into(),
             kind: vec![],
-            note: String::new(),
             judgments: vec![Judgment { path: "a".into(), grade: 3 }, Judgment { path: "b".into(), grade: 1 }],
         }
     }
