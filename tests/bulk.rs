@@ -255,24 +255,27 @@ fn watch_follows_additions_renames_and_deletions() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let wait_for = |q: &str, want: &[&str]| {
+    // The files that hold the words come first and the ones gone are not found (a document
+    // tagged with the facet of a query word may follow).
+    let wait_for = |q: &str, first: &[&str], gone: &[&str]| {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let got = if idx.join("meta.json").exists() { hits(&idx, q) } else { vec![] };
-            if got == want {
+            let top: Vec<&str> = got.iter().take(first.len()).map(String::as_str).collect();
+            if top == first && !got.iter().any(|g| gone.contains(&g.as_str())) {
                 return;
             }
-            assert!(Instant::now() < deadline, "waiting for {q:?} -> {want:?}, got {got:?}");
+            assert!(Instant::now() < deadline, "waiting for {q:?} -> {first:?} without {gone:?}, got {got:?}");
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    wait_for("Machakos tanks", &["first.md"]);
+    wait_for("Machakos tanks", &["first.md"], &[]);
     note(&docs, "sub/second.md", "Sand dams in Kitui filled with silt after two seasons.");
-    wait_for("Kitui sand dams", &["sub/second.md"]);
+    wait_for("Kitui sand dams", &["sub/second.md"], &[]);
     std::fs::rename(docs.join("sub/second.md"), docs.join("renamed.md")).unwrap();
-    wait_for("Kitui sand dams", &["renamed.md"]);
+    wait_for("Kitui sand dams", &["renamed.md"], &["sub/second.md"]);
     std::fs::remove_file(docs.join("first.md")).unwrap();
-    wait_for("Machakos tanks", &[]);
+    wait_for("Machakos tanks", &[], &["first.md"]);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -407,22 +407,17 @@ fn round2(x: f64) -> f64 {
 /// Characters of a passage shown as evidence.
 const PASSAGE_CHARS: usize = 400;
 
-/// The passages that carried a category: the closest one, and the next closest when the
-/// closest is the title (so that there is a passage of the body to read).
+/// The passage that carried a category: the closest one of the body (the title, page 0, only
+/// when the document has no other passage: "Solar Energy 75 (2003) 1-9" is nothing to read).
 fn passage_evidence(m: &CategoryMeaning, ps: &[PassageRef]) -> Vec<PassageEvidence> {
-    let mut out = Vec::new();
-    let mut push = |i: usize, cosine: f32| {
-        if let Some(p) = ps.get(i) {
-            out.push(PassageEvidence { page: p.page, text: cut(p.text), similarity: round2(cosine as f64) });
-        }
+    let (at, cosine) = match (ps.get(m.best), m.second) {
+        (Some(p), Some(second)) if p.page == 0 => (second, m.second_cosine),
+        _ => (m.best, m.cosine),
     };
-    push(m.best, m.cosine);
-    if ps.get(m.best).is_some_and(|p| p.page == 0) {
-        if let Some(i) = m.second {
-            push(i, m.second_cosine);
-        }
-    }
-    out
+    ps.get(at)
+        .map(|p| PassageEvidence { page: p.page, text: cut(p.text), similarity: round2(cosine as f64) })
+        .into_iter()
+        .collect()
 }
 
 /// A text cut at a word after about [`PASSAGE_CHARS`] characters.
@@ -475,6 +470,25 @@ mod tests {
     fn term_confidence_is_half_at_the_threshold() {
         assert_eq!(term_confidence(2.0, 2.0), 0.5);
         assert!(term_confidence(8.0, 2.0) > 0.8);
+    }
+
+    #[test]
+    fn the_passage_to_read_is_of_the_body_unless_there_is_none() {
+        let ps = [
+            PassageRef { page: 0, text: "Solar Energy 75 (2003) 1-9" },
+            PassageRef { page: 2, text: "The pumps failed." },
+        ];
+        let m = CategoryMeaning {
+            best: 0,
+            cosine: 0.3,
+            second: Some(1),
+            second_cosine: 0.25,
+            ..CategoryMeaning::default()
+        };
+        let e = passage_evidence(&m, &ps);
+        assert_eq!((e.len(), e[0].page, e[0].similarity), (1, 2, 0.25));
+        let only_title = CategoryMeaning { best: 0, cosine: 0.3, ..CategoryMeaning::default() };
+        assert_eq!(passage_evidence(&only_title, &ps[..1])[0].page, 0);
     }
 
     #[test]
