@@ -171,3 +171,28 @@ fn question_words_neither_rank_nor_get_highlighted() {
         assert!(!text.contains("<mark>happens</mark>"), "{text}");
     }
 }
+
+#[test]
+fn hybrid_totals_and_facet_counts_are_those_of_the_documents_found_either_way() {
+    let e = engine();
+    let all = |q: &str, mode: Mode| {
+        let req = SearchRequest { query: q.to_string(), limit: 100, mode: Some(mode), ..SearchRequest::default() };
+        search(&e.idx, &e.reader, &req, &e.expander, Some(&e.semantic)).unwrap()
+    };
+    for q in ["handpump spare parts", "why do village water committees stop meeting", "vidange des boues"] {
+        let (k, s, h) = (all(q, Mode::Keyword), all(q, Mode::Semantic), all(q, Mode::Hybrid));
+        assert!(k.total <= 64 && s.total <= 64, "every match is on the page");
+        let union: std::collections::BTreeMap<&str, &wash_lessons::search::Hit> =
+            k.hits.iter().chain(&s.hits).map(|x| (x.id.as_str(), x)).collect();
+        assert_eq!(h.total as usize, union.len(), "{q}");
+        for fam in ["technology", "failure_cause", "context"] {
+            for c in &h.facets[fam] {
+                let n = union
+                    .values()
+                    .filter(|x| x.facets.get(fam).is_some_and(|v| v.iter().any(|p| p.starts_with(&c.path))))
+                    .count();
+                assert_eq!(c.count as usize, n, "{q}: {}", c.path);
+            }
+        }
+    }
+}

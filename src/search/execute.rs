@@ -1,6 +1,8 @@
 //! Running a search: the keyword side (all concepts, then any), the semantic side and their
 //! fusion (see `hybrid`), totals and facet counts in one pass, and the page of hits.
 
+use std::collections::HashSet;
+
 use super::*;
 
 /// Below this many documents with all the words, documents with some of them are added.
@@ -57,6 +59,7 @@ pub fn search(
     if let Some(sem) = sem {
         // Meaning and words side by side, one per core.
         let depth = (req.offset + req.limit).max(KEYWORD_DEPTH);
+        let newest = req.sort == Sort::Newest;
         let (sdocs, kw) = rayon::join(
             || {
                 let query_vector = sem.model.embed_one(&req.query);
@@ -65,7 +68,9 @@ pub fn search(
             || match (&plan, mode) {
                 (Some(p), Mode::Hybrid) => {
                     let deep = SearchRequest { offset: 0, limit: depth, sort: Sort::Relevance, ..req.clone() };
-                    keyword(&searcher, &stats, &deep, p, &filters, &filter_paths, false).map(Some)
+                    // The words' totals and facet counts come with this pass, unless the page is
+                    // sorted by year (then one pass over both sides gives the page too).
+                    keyword(&searcher, &stats, &deep, p, &filters, &filter_paths, !newest, !newest).map(Some)
                 }
                 _ => Ok(None),
             },
@@ -78,17 +83,32 @@ pub fn search(
             .unwrap_or_default();
         let words = sem.fusion.words_for(&req.query);
         let fused = hybrid::fuse(&keyword_list, &sdocs, words, &sem.fusion);
-        // Totals and facet counts over documents found either way.
-        let meaning: Box<dyn Query> = Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
-        let union: Box<dyn Query> = match &kw {
-            Some(k) => {
-                Box::new(BooleanQuery::new(vec![(Occur::Should, k.query.box_clone()), (Occur::Should, meaning)]))
+        // Totals and facet counts over documents found either way: those of the words (from
+        // their pass) plus those found by meaning alone, counted over at most a few hundred
+        // documents; one pass over both sides when the page is sorted by year.
+        let (total, newest_top, facets) = match &kw {
+            Some(k) if !newest => {
+                let only_meaning =
+                    hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr).filter(|a| !k.matched.contains(a)));
+                let counting = SearchRequest { limit: 0, ..req.clone() };
+                let (n, _, more) = execute(&searcher, &stats, &counting, &only_meaning, &filters, &filter_paths)?;
+                let (kw_total, _, kw_facets) = &k.found;
+                (kw_total + n, Vec::new(), add_counts(kw_facets.clone(), more))
             }
-            None => meaning,
+            _ => {
+                let meaning: Box<dyn Query> =
+                    Box::new(hybrid::AddressSet::new(&searcher, sdocs.iter().map(|d| d.addr)));
+                let union: Box<dyn Query> = match &kw {
+                    Some(k) => Box::new(BooleanQuery::new(vec![
+                        (Occur::Should, k.query.box_clone()),
+                        (Occur::Should, meaning),
+                    ])),
+                    None => meaning,
+                };
+                let counting = SearchRequest { limit: if newest { req.limit } else { 0 }, ..req.clone() };
+                execute(&searcher, &stats, &counting, &*union, &filters, &filter_paths)?
+            }
         };
-        let newest = req.sort == Sort::Newest;
-        let counting = SearchRequest { limit: if newest { req.limit } else { 0 }, ..req.clone() };
-        let (total, newest_top, facets) = execute(&searcher, &stats, &counting, &*union, &filters, &filter_paths)?;
         let by_addr: HashMap<DocAddress, &hybrid::Fused> = fused.iter().map(|f| (f.addr, f)).collect();
         let top: Vec<(f32, DocAddress)> = if newest {
             newest_top
@@ -132,7 +152,7 @@ pub fn search(
             (q, f, true)
         }
         Some(p) => {
-            let k = keyword(&searcher, &stats, req, p, &filters, &filter_paths, true)?;
+            let k = keyword(&searcher, &stats, req, p, &filters, &filter_paths, true, false)?;
             (k.query, k.found, k.all_words)
         }
     };
@@ -153,6 +173,28 @@ pub fn search(
     })
 }
 
+/// Facet counts of two disjoint sets of documents, added path by path.
+fn add_counts(
+    mut a: BTreeMap<String, Vec<FacetCount>>,
+    b: BTreeMap<String, Vec<FacetCount>>,
+) -> BTreeMap<String, Vec<FacetCount>> {
+    for (fam, list) in b {
+        let into = a.entry(fam).or_default();
+        for c in list {
+            match into.iter_mut().find(|x| x.path == c.path) {
+                Some(x) => x.count += c.count,
+                None => into.push(c),
+            }
+        }
+        // As `execute_with` lists them: the family's children by count, then deeper paths.
+        into.sort_by(|x, y| {
+            let depth = |p: &str| p.matches('/').count();
+            depth(&x.path).cmp(&depth(&y.path)).then(y.count.cmp(&x.count)).then_with(|| x.path.cmp(&y.path))
+        });
+    }
+    a
+}
+
 /// Documents the keyword side ranks for fusion (more when the page asked for is deeper).
 pub(super) const KEYWORD_DEPTH: usize = 100;
 
@@ -161,10 +203,14 @@ pub(super) struct KeywordFound {
     pub(super) query: Box<dyn Query>,
     pub(super) found: Found,
     pub(super) all_words: bool,
+    /// Every matching document, when asked for.
+    pub(super) matched: HashSet<DocAddress>,
 }
 
 /// Documents with all the concepts of the query. When fewer than a page of them exist,
-/// documents with some of them follow, ranked below those that have them all.
+/// documents with some of them follow, ranked below those that have them all. `collect` keeps
+/// every matching document (for counting those found by meaning alone).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn keyword(
     searcher: &Searcher,
     stats: &DocumentStatistics,
@@ -173,20 +219,25 @@ pub(super) fn keyword(
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
     facets: bool,
+    collect: bool,
 ) -> Result<KeywordFound> {
     let mut query = plan.all();
-    let mut found = execute_with(searcher, stats, req, &*query, filters, filter_paths, facets)?;
+    let mut matched = HashSet::new();
+    let mut found =
+        execute_with(searcher, stats, req, &*query, filters, filter_paths, facets, collect.then_some(&mut matched))?;
     let mut all_words = true;
     if found.0 < FULL_PAGE {
         let q = plan.any();
-        let f = execute_with(searcher, stats, req, &*q, filters, filter_paths, facets)?;
+        let mut more = HashSet::new();
+        let f = execute_with(searcher, stats, req, &*q, filters, filter_paths, facets, collect.then_some(&mut more))?;
         if f.0 > found.0 {
             all_words = false;
             query = q;
             found = f;
+            matched = more;
         }
     }
-    Ok(KeywordFound { query, found, all_words })
+    Ok(KeywordFound { query, found, all_words, matched })
 }
 
 /// Matches, top documents and facet counts of one query.
@@ -200,10 +251,12 @@ pub(super) fn execute(
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
 ) -> Result<Found> {
-    execute_with(searcher, stats, req, text_query, filters, filter_paths, true)
+    execute_with(searcher, stats, req, text_query, filters, filter_paths, true, None)
 }
 
-/// [`execute`], with facet counts only when `facets` is set (a ranking for fusion needs none).
+/// [`execute`], with facet counts only when `facets` is set (a ranking for fusion needs none),
+/// and every matching document put in `matched` when given.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn execute_with(
     searcher: &Searcher,
     stats: &DocumentStatistics,
@@ -212,6 +265,7 @@ pub(super) fn execute_with(
     filters: &[Box<dyn Query>],
     filter_paths: &[String],
     facets: bool,
+    matched: Option<&mut HashSet<DocAddress>>,
 ) -> Result<Found> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
     clauses.extend(filters.iter().map(|f| (Occur::Must, f.box_clone())));
@@ -221,6 +275,7 @@ pub(super) fn execute_with(
     // collector cannot hold a facet and its descendant.
     let mut multi = MultiCollector::new();
     let count_handle = multi.add_collector(Count);
+    let set_handle = matched.is_some().then(|| multi.add_collector(tantivy::collector::DocSetCollector));
     let mut facet_handles = Vec::new();
     let mut roots: Vec<String> = RESPONSE_FAMILIES.iter().map(|f| format!("/{f}")).collect();
     roots.extend(filter_paths.iter().cloned());
@@ -258,6 +313,9 @@ pub(super) fn execute_with(
         }
     };
     let total = count_handle.extract(&mut fruits);
+    if let (Some(h), Some(m)) = (set_handle, matched) {
+        *m = h.extract(&mut fruits);
+    }
     let mut facets: BTreeMap<String, Vec<FacetCount>> =
         RESPONSE_FAMILIES.iter().map(|f| (f.to_string(), Vec::new())).collect();
     for (root, handle) in facet_handles {
