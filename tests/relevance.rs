@@ -184,7 +184,7 @@ fn hybrid_totals_and_facet_counts_are_those_of_the_documents_found_either_way() 
         assert!(k.total <= 64 && s.total <= 64, "every match is on the page");
         let union: std::collections::BTreeMap<&str, &wash_lessons::search::Hit> =
             k.hits.iter().chain(&s.hits).map(|x| (x.id.as_str(), x)).collect();
-        assert_eq!(h.total as usize, union.len(), "{q}");
+        assert_eq!(h.total, union.len(), "{q}");
         for fam in ["technology", "failure_cause", "context"] {
             for c in &h.facets[fam] {
                 let n = union
