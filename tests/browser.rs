@@ -208,6 +208,16 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
     assert!(before > 0, "{summary}");
     d.screenshot("1-results");
 
+    // The brief above the results: the causes the reports give, each a link to the results
+    // filtered by it, with passages to read.
+    let brief = d.find("details.brief.wide");
+    let text = d.text(&brief);
+    assert!(text.contains("Why it failed") && text.contains("best-matching"), "{text}");
+    let cause = d.find("details.brief.wide ol.causes > li > a");
+    let cause_href = d.attr(&cause, "href");
+    assert!(cause_href.contains("filter=%2Ffailure_cause%2F"), "{cause_href}");
+    assert!(!d.text(&d.find("details.brief.wide ol.causes q")).is_empty());
+
     // Click the first failure-cause facet: fewer or equal results, shown as an active filter.
     let facet = d.find("aside ul li a");
     let facet_label = d.text(&facet);
@@ -234,6 +244,12 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
     d.go(&format!("{base}/?q=latrine"));
     let q = d.find("#q");
     assert_eq!(d.attr(&q, "value"), "latrine");
+    // The brief is there, collapsed: the results stay in view.
+    let narrow = d.find("details.brief.narrow");
+    let shown = d.cmd("GET", &format!("/element/{narrow}/displayed"), None);
+    assert_eq!(shown, true, "the phone's brief is shown");
+    let open = d.cmd("GET", &format!("/element/{narrow}/property/open"), None);
+    assert_eq!(open, false, "and collapsed");
     d.screenshot("4-phone");
     d.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 1400})));
 

@@ -23,6 +23,14 @@ fn index_search_filter_reindex_inspect_stats() {
     assert_eq!(v["indexed"], 0, "{v}");
     assert_eq!(v["unchanged"].as_u64().unwrap(), n);
 
+    // The brief: the same shape as GET /api/brief, causes in rank order, from the best matches.
+    let (code, b) = run_json(&["brief", "--index", s(&index), "--json", "why do handpumps stop working"]);
+    assert_eq!(code, 0, "{b}");
+    assert!(b["documents"].as_u64().unwrap() >= 3 && !b["causes"].as_array().unwrap().is_empty(), "{b}");
+    let out = util::run(&["brief", "--index", s(&index), "why do handpumps stop working"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Why it failed") && text.contains("documents,"), "{text}");
+
     // Search finds the handpump evaluations, with snippets that mark the words and name the page.
     let (code, r) = run_json(&["search", "--index", s(&index), "--json", "spare parts handpump"]);
     assert_eq!(code, 0);

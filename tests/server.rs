@@ -740,3 +740,41 @@ fn an_index_run_shows_up_while_serving_and_a_real_socket_answers() {
     assert!(seen, "the new document became searchable within 10 s");
     server.abort();
 }
+
+#[tokio::test]
+async fn the_brief_answers_with_causes_passages_and_its_evidence() {
+    let st = read_state();
+    let doc = openapi::document();
+    let (s, v) = get(&st, "/api/brief?q=why+do+handpumps+break+down+in+rural+areas").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    validate(&doc, &serde_json::json!({"$ref": "#/components/schemas/Brief"}), &v, "brief");
+    assert!(v["documents"].as_u64().unwrap() >= 3, "{v}");
+    let causes = v["causes"].as_array().unwrap();
+    assert!(!causes.is_empty(), "{v}");
+    let mut last = f64::MAX;
+    for c in causes {
+        assert!(c["path"].as_str().unwrap().starts_with("/failure_cause/"), "{c}");
+        let share = c["share"].as_f64().unwrap();
+        assert!(share <= last + 1e-9 && share > 0.0 && share <= 1.0, "in rank order: {v}");
+        last = share;
+        assert_eq!(c["single_document"], c["documents"] == 1);
+        let ids: Vec<&str> = c["passages"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+        let distinct: std::collections::BTreeSet<&&str> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "passages from different documents: {c}");
+        for p in c["passages"].as_array().unwrap() {
+            assert!(p["url"].as_str().unwrap().starts_with("/api/documents/"), "{p}");
+            assert!(!p["text"].as_str().unwrap().is_empty());
+        }
+    }
+    // Filters apply; an empty query gets no invented answer; errors are those of search.
+    let (_, f) = get(&st, "/api/brief?q=why+do+handpumps+break+down&filter=/language/fr").await;
+    assert!(f["documents"].as_u64().unwrap() < v["documents"].as_u64().unwrap(), "{f}");
+    let (s, e) = get(&st, "/api/brief?q=").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(e["causes"].as_array().unwrap().is_empty() && e["note"].as_str().is_some(), "{e}");
+    let (s, e) = get(&st, "/api/brief?q=x&filter=/nope/x").await;
+    assert_error(s, &e, "invalid_filter");
+    // The page shows it above the results.
+    let (_, html) = get_html(&st, "/?q=why+do+handpumps+break+down+in+rural+areas").await;
+    assert!(html.contains("Why it failed") && html.contains("details class=\"brief wide\" open"), "{html}");
+}

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand. The only module that knows clap; each subcommand
 //! parses its flags, calls the library, prints, and returns an exit code.
 
+mod brief;
 mod index;
 mod inspect;
 mod model;
@@ -48,6 +49,8 @@ enum Command {
     Index(index::Args),
     /// Search the index.
     Search(search::Args),
+    /// Why it failed: the failure causes the best-matching reports give, with passages to read.
+    Brief(brief::Args),
     /// Show what the indexer would store for one file, without indexing it.
     Inspect(inspect::Args),
     /// Documents in the index, per format, language, type and facet.
@@ -102,6 +105,7 @@ pub fn main() -> i32 {
             }
         }
         Command::Search(a) => config().map(|c| search::run(a, &c)).unwrap_or(exit::FATAL),
+        Command::Brief(a) => config().map(|c| brief::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
         Command::Tag(a) => config().map(|c| tag::run(a, &c)).unwrap_or(exit::FATAL),

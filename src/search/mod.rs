@@ -31,6 +31,7 @@ pub use expand::Expander;
 use expand::{typo_candidates, typo_distance, Concept};
 pub use hybrid::{Fusion, Mode, Semantic};
 
+pub mod brief;
 mod execute;
 mod facets;
 mod plan;
@@ -39,6 +40,7 @@ mod response;
 mod similar;
 mod snippet;
 
+pub use brief::{brief, Brief, BriefCause, BriefPassage};
 pub use execute::search;
 pub use facets::{facet_tree, facet_trees};
 pub use plan::query_parser;

@@ -47,6 +47,18 @@ pub async fn search(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result
     Ok(Json(resp))
 }
 
+/// `GET /api/brief`: why it failed, as the best-matching documents of the search say together.
+pub async fn brief(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<crate::search::Brief>, ApiError> {
+    let req = search_request(q.as_deref())?;
+    let resp = blocking(move || {
+        let labels = |p: &str| st.config.taxonomy.get(p).map(|d| d.label.clone()).unwrap_or_else(|| p.to_string());
+        crate::search::brief(&st.idx, &st.reader, &req, &st.expander, st.semantic.as_ref(), &labels)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(Json(resp))
+}
+
 /// `GET /api/documents/{id}/similar`: lessons like this one.
 pub async fn similar(
     State(st): State<AppState>,

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(ui::search_page))
         .route("/documents/{id}", get(ui::document_page))
         .route("/api/search", get(api::search))
+        .route("/api/brief", get(api::brief))
         .route("/api/documents", axum::routing::post(api::upload))
         .route("/api/documents/{id}", get(api::document).delete(api::delete))
         .route("/api/documents/{id}/file", get(api::file))

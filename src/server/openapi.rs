@@ -21,6 +21,7 @@ pub fn document() -> Value {
     let search = generator.subschema_for::<SearchResponse>().to_value();
     let doc = generator.subschema_for::<DocumentView>().to_value();
     let node = generator.subschema_for::<FacetNode>().to_value();
+    let brief = generator.subschema_for::<crate::search::Brief>().to_value();
     let mut schemas: Map<String, Value> = generator.take_definitions(true);
     schemas.insert(
         "Error".into(),
@@ -76,6 +77,16 @@ pub fn document() -> Value {
                     q("limit", json!({"type": "integer", "minimum": 0, "maximum": 100}), "hits per page (default 10)"),
                     q("offset", json!({"type": "integer", "minimum": 0, "maximum": 10000}), "hits to skip")],
                 "responses": {"200": ok(search.clone()), "400": err("invalid parameter, filter or query; a semantic mode without the model")}}},
+            "/api/brief": {"get": {
+                "summary": "Why it failed: the failure causes the best-matching documents carry (weighed by rank and tag confidence), each with passages from different documents, and what worked",
+                "parameters": [
+                    q("q", json!({"type": "string", "maxLength": 1000}), "the question"),
+                    q("filter", json!({"type": "array", "items": {"type": "string"}}), "facet path; repeatable, all must hold"),
+                    q("lang", json!({"type": "string"}), "ISO 639-1 language"),
+                    q("year_min", json!({"type": "integer"}), "earliest year"),
+                    q("year_max", json!({"type": "integer"}), "latest year"),
+                    q("mode", json!({"type": "string", "enum": ["keyword", "semantic", "hybrid"]}), "how documents are found")],
+                "responses": {"200": ok(brief), "400": err("invalid parameter, filter or query; a semantic mode without the model")}}},
             "/api/documents": {"post": {
                 "summary": "Upload, extract, tag and index one file (needs the bearer token)",
                 "security": [{"bearer": []}],

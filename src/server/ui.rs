@@ -221,17 +221,60 @@ pub async fn search_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
     };
     let st2 = st.clone();
     let req2 = req.clone();
+    // The brief rides along on the first page of a query.
+    let with_brief = req.offset == 0 && !req.query.trim().is_empty();
     match blocking(move || {
-        search(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref()).map_err(ApiError::from)
+        let resp =
+            search(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref()).map_err(ApiError::from)?;
+        let labels = |p: &str| label(&st2, p);
+        let brief = if with_brief {
+            crate::search::brief(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref(), &labels).ok()
+        } else {
+            None
+        };
+        Ok((resp, brief))
     })
     .await
     {
-        Ok(resp) => render(&st, "search.html", page_context(&st, &req, Some(&resp), None)),
+        Ok((resp, brief)) => {
+            let mut ctx = page_context(&st, &req, Some(&resp), None);
+            if let Some(b) = brief.filter(|b| !b.causes.is_empty() || !b.worked.is_empty()) {
+                ctx = minijinja::context! { brief => brief_context(&req, &b), ..ctx };
+            }
+            render(&st, "search.html", ctx)
+        }
         Err(e) if e.status.is_client_error() => {
             let ctx = page_context(&st, &req, None, Some(e.message.clone()));
             (e.status, render(&st, "search.html", ctx)).into_response()
         }
         Err(e) => e.into_response(),
+    }
+}
+
+/// The brief as the page shows it: each cause links to the results filtered by it.
+fn brief_context(req: &SearchRequest, b: &crate::search::Brief) -> minijinja::Value {
+    let passage = |p: &crate::search::BriefPassage| {
+        context! {
+            id => p.id.clone(), title => p.title.clone(), url => p.url.clone(), page => p.page,
+            text => p.text.clone(), language => language_name(&p.language), year => p.year,
+            countries => p.countries.join(", "),
+        }
+    };
+    let causes: Vec<_> = b
+        .causes
+        .iter()
+        .map(|c| {
+            context! {
+                label => c.label.clone(), path => c.path.clone(), documents => c.documents,
+                share => format!("{:.0}%", c.share * 100.0), single => c.single_document,
+                href => link(req, 0, Some(&c.path), None),
+                passages => c.passages.iter().map(passage).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    context! {
+        documents => b.documents, total => b.total, note => b.note.clone(), causes,
+        worked => b.worked.iter().map(passage).collect::<Vec<_>>(),
     }
 }
 
