@@ -77,6 +77,12 @@ fn scan_items() -> Vec<pdf::Item> {
 
 #[test]
 fn scanned_pages_are_ocrd_and_found_on_their_page() {
+    let test = "ocr::scanned_pages_are_ocrd_and_found_on_their_page";
+    if util::tool(test, "pdftoppm", "poppler-utils", &[]).is_none()
+        || util::tool(test, "tesseract", "tesseract-ocr", &[]).is_none()
+    {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let docs = tmp.path().join("docs");
     std::fs::create_dir(&docs).unwrap();
@@ -104,6 +110,12 @@ fn scanned_pages_are_ocrd_and_found_on_their_page() {
 
 #[test]
 fn with_ocr_off_the_pages_and_files_needing_it_are_reported() {
+    // pdftoppm draws the scanned page the test needs.
+    if util::tool("ocr::with_ocr_off_the_pages_and_files_needing_it_are_reported", "pdftoppm", "poppler-utils", &[])
+        .is_none()
+    {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let cfg = util::settings_with(tmp.path(), &[("enabled = true", "enabled = false")]);
     let docs = tmp.path().join("docs");

@@ -17,7 +17,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 
 #[test]
 fn the_installed_model_reproduces_the_reference_and_damage_is_refused() {
-    let model_path = util::model();
+    let Some(model_path) = util::model("semantic::the_installed_model_reproduces_the_reference") else { return };
     let out = run_with_model(&["model", "verify", "--model", s(&model_path)], &model_path);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
@@ -71,7 +71,7 @@ fn sample_files(dir: &Path, files: &[&str]) {
 
 #[test]
 fn index_runs_embed_passages_and_reembed_only_what_changed() {
-    let model = util::model();
+    let Some(model) = util::model("semantic::index_runs_embed_passages") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let docs = tmp.path().join("docs");
     let index = tmp.path().join("idx");
@@ -174,7 +174,8 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the sentence-encoder model"));
 
     // Once a model is there, the next run embeds what waited, though no file changed.
-    let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &util::model());
+    let Some(model) = util::model("semantic::without_a_model_search_is_by_keywords (its second half)") else { return };
+    let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &model);
     let v = json(&out);
     assert_eq!(v["indexed"], 0, "{v}");
     assert_eq!(v["vectors"]["documents"], 2, "{v}");
@@ -184,7 +185,7 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
 fn a_run_killed_while_embedding_leaves_a_working_index_and_the_next_run_completes_it() {
     use std::process::{Command, Stdio};
     use std::time::Duration;
-    let model = util::model();
+    let Some(model) = util::model("semantic::a_run_killed_while_embedding") else { return };
     let tmp = tempfile::tempdir().unwrap();
     // Commits every second, so that kills land between commits of the vector phase.
     let cfg = util::settings_with(tmp.path(), &[("commit_every_secs = 60", "commit_every_secs = 1")]);

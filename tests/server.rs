@@ -255,16 +255,18 @@ async fn search_endpoint_matches_openapi_and_filters() {
     assert!(years.windows(2).all(|w| w[0] >= w[1]) && years.iter().all(|y| *y >= 2015), "{years:?}");
 }
 
-/// A served copy of corpus-sample with passage vectors and the model.
-fn semantic_state() -> AppState {
+/// A served copy of corpus-sample with passage vectors and the model; None (and the test
+/// skipped) when the model cannot be had.
+fn semantic_state(test: &str) -> Option<AppState> {
     static STATE: OnceLock<(tempfile::TempDir, AppState)> = OnceLock::new();
-    STATE
+    let model = util::model(test)?;
+    let st = STATE
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let target = dir.path().join("idx");
             copy_dir(&shared_index().join("idx"), &target);
             let idx = WashIndex::open(&target).unwrap();
-            let model = wash_lessons::model::Model::load(&util::model()).unwrap();
+            let model = wash_lessons::model::Model::load(&model).unwrap();
             let e = ingest::embed::run(&idx, Some(&model), None, 60, false).unwrap();
             assert!(e.documents >= 60, "{e:?}");
             let config = Config::load_dir(&util::root().join("index-config")).unwrap();
@@ -273,12 +275,13 @@ fn semantic_state() -> AppState {
             (dir, st)
         })
         .1
-        .clone()
+        .clone();
+    Some(st)
 }
 
 #[tokio::test]
 async fn semantic_and_hybrid_search_explain_their_hits_and_keep_filters() {
-    let st = semantic_state();
+    let Some(st) = semantic_state("server::semantic_and_hybrid_search_explain_their_hits") else { return };
     let doc = openapi::document();
     let q = "why+do+village+water+boards+stop+working";
     // Hybrid is the default with a model; every hit says how it was found.

