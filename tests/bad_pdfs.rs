@@ -4,7 +4,6 @@
 //! them all go in.
 
 use std::io::Write;
-use std::process::Command;
 
 use crate::util::{self, pdf, s};
 
@@ -75,7 +74,7 @@ fn a_folder_of_broken_pdfs_never_stops_the_run() {
     .into_bytes();
     w("deep-nesting.pdf", &pdf::assemble(&nested));
 
-    let out = Command::new(util::bin())
+    let out = util::command()
         .args(["--config", s(&cfg), "index", "--index", s(&tmp.path().join("idx")), "--json", s(&dir)])
         .output()
         .unwrap();

@@ -165,7 +165,7 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let _server = Kill(
-        Command::new(util::bin())
+        util::command()
             .args(["serve", "--index", s(&tmp.path().join("idx")), "--addr", &format!("127.0.0.1:{port}")])
             .args(["--sample", s(&util::corpus())])
             .current_dir(util::root())

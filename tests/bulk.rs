@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use wash_lessons::index::WashIndex;
@@ -208,7 +208,7 @@ fn a_killed_run_leaves_a_working_index_and_the_next_run_completes_it() {
     let mut kills = 0;
     let mut early = Vec::new();
     for delay_ms in [10u64, 40, 100, 200, 350, 600] {
-        let mut child = Command::new(util::bin())
+        let mut child = util::command()
             .args(["--config", s(&cfg), "index", "--json", "--index", s(&idx), s(&docs)])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -249,7 +249,7 @@ fn watch_follows_additions_renames_and_deletions() {
     let docs = tmp.path().join("docs");
     let idx = tmp.path().join("idx");
     note(&docs, "first.md", "Rainwater tanks in Machakos leaked at the joints.");
-    let mut child = Command::new(util::bin())
+    let mut child = util::command()
         .args(["index", "--watch", "--debounce-ms", "200", "--json", "--index", s(&idx), s(&docs)])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -2,8 +2,6 @@
 //! eats memory ends only its worker, is reported with the reason, and every good file still goes
 //! in. The faults are injected by the worker's test hook (`WASH_TEST_FAULTS=1`).
 
-use std::process::Command;
-
 use crate::util::{self, s};
 
 #[test]
@@ -32,7 +30,7 @@ fn hostile_files_end_only_their_worker() {
     )
     .unwrap();
 
-    let out = Command::new(util::bin())
+    let out = util::command()
         .args(["--config", s(&cfg), "index", "--index", s(&tmp.path().join("idx")), "--json", s(&docs)])
         .env("WASH_TEST_FAULTS", "1")
         .output()
@@ -62,7 +60,7 @@ fn hostile_files_end_only_their_worker() {
     assert_eq!(reason("fault-oom.txt"), "memory limit 400 MiB exceeded");
 
     // Without the test hook the same files are ordinary text notes.
-    let out = Command::new(util::bin())
+    let out = util::command()
         .args(["--config", s(&cfg), "index", "--index", s(&tmp.path().join("idx2")), "--json", s(&docs)])
         .env_remove("WASH_TEST_FAULTS")
         .output()

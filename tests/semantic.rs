@@ -163,7 +163,7 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
     let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &none);
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.matches("no sentence-encoder model").count(), 1, "{err}");
+    assert_eq!(err.matches("search is by keywords only").count(), 1, "{err}");
     let v = json(&out);
     assert_eq!(v["vectors"]["pending"], 2, "{v}");
 

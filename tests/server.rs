@@ -370,7 +370,14 @@ async fn documents_facets_health_metrics_openapi() {
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("wash_http_requests_total{route=\"/api/health\",status=\"200\"}"), "{text}");
-    assert!(text.contains("wash_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    // The latency histogram is kept per route.
+    for route in ["/api/health", "/api/facets"] {
+        assert!(
+            text.contains(&format!("wash_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}}")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("wash_http_request_duration_seconds_count{{route=\"{route}\"}}")), "{text}");
+    }
     assert!(text.contains("wash_documents "));
 }
 
@@ -796,4 +803,97 @@ async fn the_brief_answers_with_causes_passages_and_its_evidence() {
     // The page shows it above the results.
     let (_, html) = get_html(&st, "/?q=why+do+handpumps+break+down+in+rural+areas").await;
     assert!(html.contains("Why it failed") && html.contains("details class=\"brief wide\" open"), "{html}");
+}
+
+#[tokio::test]
+async fn named_keys_have_scopes_and_a_revoked_key_stops_at_once() {
+    use wash_lessons::server::keys::{Keys, Scope};
+    // No token and no key: the write API is off.
+    let (_dir, st) = fresh_state(Options::default());
+    let (s, v) = upload(&st, Some("anything"), &[("file", Some("a.md"), b"# A\n\ntext")]).await;
+    assert_error(s, &v, "write_disabled");
+    // Keys made while the server runs count at once.
+    let mut keys = Keys::load(&st.idx.dir).unwrap();
+    let curator = keys.add("alice", &[Scope::FacetsWrite]).unwrap();
+    let loader = keys.add("ingest-bot", &[Scope::DocumentsWrite]).unwrap();
+    let admin = keys.add("ops", &[Scope::Admin]).unwrap();
+    let note: &[u8] = b"# Kiosk note\n\nThe quokka kiosk closed when the operator was not paid.";
+    let (s, v) = upload(&st, Some(&curator), &[("file", Some("k.md"), note)]).await;
+    assert_error(s, &v, "forbidden");
+    let (s, v) = upload(&st, Some("wl_not-a-key"), &[("file", Some("k.md"), note)]).await;
+    assert_error(s, &v, "unauthorized");
+    let (s, v) = upload(&st, Some(&loader), &[("file", Some("k.md"), note)]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+
+    let put = |key: &str| {
+        Request::put(format!("/api/documents/{id}/facets"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::from(r#"{"add": ["/failure_cause/financial/tariff-cost-recovery"]}"#))
+            .unwrap()
+    };
+    let (s, b, _) = call(&st, put(&loader)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "forbidden");
+    let (s, b, _) = call(&st, put(&curator)).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    let t = v["facets"]["failure_cause"].as_array().unwrap().iter().find(|t| t["source"] == "curator").cloned();
+    assert_eq!(t.expect("the curator's tag")["curator"]["by"], "alice", "the audit trail names the key");
+    let log = std::fs::read_to_string(st.idx.dir.join("wash-lessons.corrections.jsonl")).unwrap();
+    assert!(log.contains("\"alice\""), "{log}");
+
+    // Revoked: 401 on the next request; the admin key does everything.
+    Keys::load(&st.idx.dir).unwrap().revoke("ingest-bot").unwrap();
+    let del = |key: &str| {
+        Request::delete(format!("/api/documents/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (s, b, _) = call(&st, del(&loader)).await;
+    assert_error(s, &serde_json::from_slice(&b).unwrap(), "unauthorized");
+    let (s, b, _) = call(&st, del(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+}
+
+#[tokio::test]
+async fn answers_are_compressed_when_asked_and_cors_is_off_unless_configured() {
+    let st = read_state();
+    let req = |enc: &str| {
+        Request::get("/api/search?q=handpump&limit=20")
+            .header(header::ACCEPT_ENCODING, enc)
+            .header(header::ORIGIN, "https://elsewhere.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (s, plain, h) = call(&st, req("identity")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h.get(header::CONTENT_ENCODING).is_none());
+    assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "CORS is off by default");
+    let (_, gz, h) = call(&st, req("gzip")).await;
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    assert!(gz.len() < plain.len() / 2, "{} vs {}", gz.len(), plain.len());
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).unwrap();
+    let (a, b): (Value, Value) = (serde_json::from_slice(&back).unwrap(), serde_json::from_slice(&plain).unwrap());
+    assert_eq!(a["total"], b["total"]);
+    let (_, br, h) = call(&st, req("br")).await;
+    assert_eq!(h[header::CONTENT_ENCODING], "br");
+    assert!(br.len() < plain.len() / 2);
+
+    // With an origin configured: that origin may call, others get no CORS headers.
+    let (_dir, st) =
+        fresh_state(Options { cors_origins: vec!["https://lessons.example.org".into()], ..Options::default() });
+    let preflight = |origin: &str| {
+        Request::options("/api/search?q=x")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, _, h) = call(&st, preflight("https://lessons.example.org")).await;
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://lessons.example.org");
+    let (_, _, h) = call(&st, preflight("https://elsewhere.example")).await;
+    assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }

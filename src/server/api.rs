@@ -15,6 +15,7 @@ use tantivy::schema::Value as _;
 use tantivy::TantivyDocument;
 
 use super::error::ApiError;
+use super::keys::{Keys, Refusal, Scope};
 use super::params::search_request;
 use super::AppState;
 use crate::config::check_path_syntax;
@@ -40,10 +41,9 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// `GET /api/search`.
 pub async fn search(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<SearchResponse>, ApiError> {
     let req = search_request(q.as_deref())?;
-    let resp = blocking(move || {
-        run_search(&st.idx, &st.reader, &req, &st.expander, st.semantic.as_ref()).map_err(ApiError::from)
-    })
-    .await?;
+    let resp =
+        blocking(move || run_search(&st.idx, &st.reader, &req, &st.expander, st.semantic()).map_err(ApiError::from))
+            .await?;
     Ok(Json(resp))
 }
 
@@ -52,8 +52,7 @@ pub async fn brief(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<
     let req = search_request(q.as_deref())?;
     let resp = blocking(move || {
         let labels = |p: &str| st.config.taxonomy.get(p).map(|d| d.label.clone()).unwrap_or_else(|| p.to_string());
-        crate::search::brief(&st.idx, &st.reader, &req, &st.expander, st.semantic.as_ref(), &labels)
-            .map_err(ApiError::from)
+        crate::search::brief(&st.idx, &st.reader, &req, &st.expander, st.semantic(), &labels).map_err(ApiError::from)
     })
     .await?;
     Ok(Json(resp))
@@ -68,7 +67,7 @@ pub async fn similar(
     let req = search_request(q.as_deref())?;
     let resp = blocking(move || {
         let found = if valid_id(&id) {
-            crate::search::similar(&st.idx, &st.reader, &id, &req, st.semantic.as_ref()).map_err(ApiError::from)?
+            crate::search::similar(&st.idx, &st.reader, &id, &req, st.semantic()).map_err(ApiError::from)?
         } else {
             None
         };
@@ -175,7 +174,7 @@ pub async fn facets(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
 /// `GET /api/health`.
 pub async fn health(State(st): State<AppState>) -> Json<Value> {
     let documents = st.idx.document_count(&st.reader.searcher()).unwrap_or(0);
-    Json(json!({"status": "ok", "documents": documents}))
+    Json(json!({"status": "ok", "documents": documents, "semantic": st.semantic().is_some()}))
 }
 
 /// `GET /metrics` (Prometheus text).
@@ -199,18 +198,34 @@ pub async fn method_not_allowed() -> ApiError {
     ApiError::new("method_not_allowed", "this route does not take this method; see /api/openapi.json")
 }
 
-fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = st.options.api_token.as_deref() else {
+/// The name of the key that may do what needs `scope`: the `--api-token` (an admin key named
+/// "api-token") or a named key from `wash-lessons keys add`, read afresh so that keys added or
+/// revoked while serving count at once.
+fn authorize(st: &AppState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
+    let keys = Keys::load(&st.idx.dir).map_err(ApiError::internal)?;
+    if st.options.api_token.is_none() && !keys.any_active() {
         return Err(ApiError::new(
             "write_disabled",
-            "the write API is off: start the server with --api-token or WASH_API_TOKEN",
+            "the write API is off: make a key with `wash-lessons keys add`, or start the server with --api-token",
         ));
-    };
+    }
     let given =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(g) if bool::from(g.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
-        _ => Err(ApiError::new("unauthorized", "missing or wrong bearer token")),
+    let Some(given) = given else {
+        return Err(ApiError::new("unauthorized", "this route needs `Authorization: Bearer KEY`"));
+    };
+    let token_matches =
+        st.options.api_token.as_deref().is_some_and(|t| bool::from(given.as_bytes().ct_eq(t.as_bytes())));
+    if token_matches {
+        return Ok("api-token".into());
+    }
+    match keys.check(given, scope) {
+        Ok(name) => Ok(name),
+        Err(Refusal::Unauthorized) => Err(ApiError::new("unauthorized", "wrong or revoked key")),
+        Err(Refusal::Forbidden) => Err(ApiError::new(
+            "forbidden",
+            format!("this key lacks the scope {:?} (or admin) that this route needs", scope.name()),
+        )),
     }
 }
 
@@ -262,7 +277,7 @@ pub async fn upload(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&st, &headers)?;
+    let by = authorize(&st, &headers, Scope::DocumentsWrite)?;
     let mut mp = mp.map_err(|e| ApiError::new("invalid_upload", format!("expected a multipart form: {e}")))?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut meta = UploadMeta::default();
@@ -314,6 +329,7 @@ pub async fn upload(
     let _guard = st.write_lock.lock().await;
     let st2 = st.clone();
     let record = blocking(move || store_and_index(&st2, &fname, &bytes, &meta)).await?;
+    tracing::info!(id = %record.id, path = %record.path, key = %by, "document uploaded");
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": record.id, "title": record.title, "path": record.path, "language": record.language,
@@ -370,7 +386,7 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     writer.commit().map_err(ApiError::internal)?;
     drop(writer);
     // Its passage vectors, so that it is found by meaning too.
-    if let Some(sem) = &st.semantic {
+    if let Some(sem) = st.semantic() {
         let tagger = sem.tagger();
         let tagging = tagger.as_deref().map(|t| crate::ingest::embed::Tagging {
             tagger: t,
@@ -406,7 +422,7 @@ pub async fn correct_facets(
     UrlPath(id): UrlPath<String>,
     body: Result<Json<FacetCorrection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    authorize(&st, &headers)?;
+    let by = authorize(&st, &headers, Scope::FacetsWrite)?;
     let Json(body) = body.map_err(|e| {
         ApiError::new(
             "invalid_parameter",
@@ -419,11 +435,10 @@ pub async fn correct_facets(
         if !valid_id(&id) {
             return Err(ApiError::new("not_found", format!("no document with id {id:?}")));
         }
-        let by = "api-token";
-        let record = crate::ingest::curate::correct(&st2.idx, &st2.config, &id, &body.add, &body.remove, by)
+        let record = crate::ingest::curate::correct(&st2.idx, &st2.config, &id, &body.add, &body.remove, &by)
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
-        tracing::info!(id = %id, by, add = ?body.add, remove = ?body.remove, "facets corrected");
+        tracing::info!(id = %id, key = %by, add = ?body.add, remove = ?body.remove, "facets corrected");
         st2.reader.reload().map_err(ApiError::internal)?;
         let view = load_view(&st2, &record.id)?;
         Ok(Json(view))
@@ -437,7 +452,7 @@ pub async fn delete(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&st, &headers)?;
+    let by = authorize(&st, &headers, Scope::DocumentsWrite)?;
     let _guard = st.write_lock.lock().await;
     let st2 = st.clone();
     blocking(move || {
@@ -456,6 +471,7 @@ pub async fn delete(
                 }
             }
         }
+        tracing::info!(id = %id, key = %by, "document deleted");
         Ok(Json(json!({"deleted": id})))
     })
     .await

@@ -5,6 +5,7 @@
 
 mod api;
 mod error;
+pub mod keys;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -20,6 +21,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use tantivy::IndexReader;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, CODES};
@@ -32,8 +35,11 @@ use crate::index::WashIndex;
 /// How the server is set up.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Bearer token of the write API; `None` turns the write API off.
+    /// Bearer token of the write API, an admin key named "api-token" (named keys from
+    /// `wash-lessons keys` work beside it; with neither, the write API is off).
     pub api_token: Option<String>,
+    /// Origins allowed to call the API from a browser (CORS); empty: none (the default), "*": any.
+    pub cors_origins: Vec<String>,
     /// Largest upload, in bytes.
     pub upload_limit: usize,
     /// Longest a request may take.
@@ -44,7 +50,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { api_token: None, upload_limit: 100 << 20, request_timeout: Duration::from_secs(30), isolation: None }
+        Options {
+            api_token: None,
+            cors_origins: Vec::new(),
+            upload_limit: 100 << 20,
+            request_timeout: Duration::from_secs(30),
+            isolation: None,
+        }
     }
 }
 
@@ -70,8 +82,21 @@ pub struct Inner {
     pub write_lock: tokio::sync::Mutex<()>,
     /// Page templates.
     pub templates: minijinja::Environment<'static>,
+    /// The sentence encoder and passage vectors, once the model is installed (set once: at the
+    /// start, or when the first run has installed it).
+    semantic: std::sync::OnceLock<crate::search::Semantic>,
+}
+
+impl Inner {
     /// The sentence encoder and passage vectors, when the model is installed.
-    pub semantic: Option<crate::search::Semantic>,
+    pub fn semantic(&self) -> Option<&crate::search::Semantic> {
+        self.semantic.get()
+    }
+
+    /// Puts the encoder in use (once the first run has installed it); false if one already was.
+    pub fn set_semantic(&self, semantic: crate::search::Semantic) -> bool {
+        self.semantic.set(semantic).is_ok()
+    }
 }
 
 /// Shared state, cheap to clone.
@@ -106,7 +131,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             write_lock: tokio::sync::Mutex::new(()),
             templates: ui::templates(),
-            semantic,
+            semantic: semantic.map(std::sync::OnceLock::from).unwrap_or_default(),
             idx,
         })))
     }
@@ -116,6 +141,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let limit = state.options.upload_limit;
     let timeout = state.options.request_timeout;
+    let cors = cors(&state.options.cors_origins);
     Router::new()
         .route("/", get(ui::search_page))
         .route("/documents/{id}", get(ui::document_page))
@@ -135,8 +161,26 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS: off unless origins are given; "*" allows any origin (reads and writes alike, the
+/// write API still needing its key).
+fn cors(origins: &[String]) -> CorsLayer {
+    use axum::http::{header, HeaderValue, Method};
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        return base.allow_origin(AllowOrigin::any());
+    }
+    base.allow_origin(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect::<Vec<_>>())
 }
 
 /// Answers `timeout` (JSON, 503) when a request takes longer than the limit.

@@ -40,8 +40,9 @@ pub fn document() -> Value {
     );
     schemas.insert(
         "Health".into(),
-        json!({"type": "object", "required": ["status", "documents"], "properties": {
-            "status": {"type": "string"}, "documents": {"type": "integer", "minimum": 0}}}),
+        json!({"type": "object", "required": ["status", "documents", "semantic"], "properties": {
+            "status": {"type": "string"}, "documents": {"type": "integer", "minimum": 0},
+            "semantic": {"type": "boolean", "description": "whether the sentence encoder is in use (search by meaning and hybrid); false while the first start installs it"}}}),
     );
     schemas.insert(
         "Uploaded".into(),

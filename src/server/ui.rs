@@ -205,7 +205,7 @@ fn page_context(
         hits => ser(&hits), total, first, last, prev, next, error,
         did_you_mean => did_you_mean.as_ref().map(|d| d.0.clone()),
         did_you_mean_href => did_you_mean.map(|d| d.1),
-        semantic => st.semantic.is_some(), mode => req.mode.map(|m| m.as_str()).unwrap_or_default(),
+        semantic => st.semantic().is_some(), mode => req.mode.map(|m| m.as_str()).unwrap_or_default(),
     }
 }
 
@@ -224,11 +224,10 @@ pub async fn search_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
     // The brief rides along on the first page of a query.
     let with_brief = req.offset == 0 && !req.query.trim().is_empty();
     match blocking(move || {
-        let resp =
-            search(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref()).map_err(ApiError::from)?;
+        let resp = search(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic()).map_err(ApiError::from)?;
         let labels = |p: &str| label(&st2, p);
         let brief = if with_brief {
-            crate::search::brief(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic.as_ref(), &labels).ok()
+            crate::search::brief(&st2.idx, &st2.reader, &req2, &st2.expander, st2.semantic(), &labels).ok()
         } else {
             None
         };
@@ -332,7 +331,7 @@ pub async fn document_page(State(st): State<AppState>, UrlPath(id): UrlPath<Stri
         languages => languages(),
         tagged_by => match d.tagged_by.as_str() {
             "meaning" => "Tags decided from the words of the text and the meaning of its passages.",
-            _ if st.semantic.is_some() => "Tags decided from the words of the text; tags by meaning come with the passage vectors.",
+            _ if st.semantic().is_some() => "Tags decided from the words of the text; tags by meaning come with the passage vectors.",
             _ => "Tags decided from the words of the text (the sentence encoder is not installed).",
         },
     };

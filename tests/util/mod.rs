@@ -29,9 +29,23 @@ pub fn run(args: &[&str]) -> Output {
     run_with_model(args, &root().join("target").join("no-model-here.wlm"))
 }
 
-/// Runs the binary with `args` in the repository root, with the model file `model`.
+/// Runs the binary with `args` in the repository root, with the model file `model`; when there
+/// is none there, without a model at all (`WASH_LESSONS_NO_MODEL`: the first run on a machine
+/// would otherwise install one).
 pub fn run_with_model(args: &[&str], model: &Path) -> Output {
-    Command::new(bin()).args(args).current_dir(root()).env("WASH_LESSONS_MODEL", model).output().expect("binary runs")
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(root()).env("WASH_LESSONS_MODEL", model);
+    if !model.exists() {
+        cmd.env("WASH_LESSONS_NO_MODEL", "1");
+    }
+    cmd.output().expect("binary runs")
+}
+
+/// The binary as a command to set up further, without a model (neither loaded nor installed).
+pub fn command() -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env("WASH_LESSONS_NO_MODEL", "1");
+    cmd
 }
 
 /// Whether the tests run under CI (`CI` set and not "false" or "0"), where every system tool a
