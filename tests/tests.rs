@@ -3,6 +3,7 @@
 
 mod util;
 
+mod api_contract;
 mod bad_inputs;
 mod bad_pdfs;
 mod browser;

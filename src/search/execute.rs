@@ -30,11 +30,6 @@ pub fn search(
     if req.query.chars().count() > MAX_QUERY_CHARS {
         return Err(Error::QueryTooLong(MAX_QUERY_CHARS));
     }
-    if let (Some(a), Some(b)) = (req.year_min, req.year_max) {
-        if a > b {
-            return Err(Error::InvalidRequest(format!("year_min {a} is after year_max {b}")));
-        }
-    }
     let mode = match (req.mode, semantic) {
         (None, Some(_)) => Mode::Hybrid,
         (None, None) | (Some(Mode::Keyword), _) => Mode::Keyword,

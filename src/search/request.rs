@@ -68,8 +68,13 @@ pub(super) fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<Fi
     }
     if req.year_min.is_some() || req.year_max.is_some() {
         let y = idx.fields.year;
-        let lo = req.year_min.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
-        let hi = req.year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
+        // Years given the wrong way round are the same span.
+        let (year_min, year_max) = match (req.year_min, req.year_max) {
+            (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
+            other => other,
+        };
+        let lo = year_min.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
+        let hi = year_max.map(|v| Bound::Included(Term::from_field_u64(y, v as u64))).unwrap_or(Bound::Unbounded);
         filters.push(Box::new(ConstScoreQuery::new(Box::new(RangeQuery::new(lo, hi)), 0.0)));
     }
     Ok((filters, filter_paths))
@@ -77,7 +82,8 @@ pub(super) fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<Fi
 
 pub(super) fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>)> {
     let invalid = |reason: String| Error::InvalidFilter { filter: filter.to_string(), reason };
-    let path = filter.trim().trim_end_matches('/');
+    let path =
+        filter.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')).trim_end_matches('/');
     check_path_syntax(path).or_else(|e| {
         // Country codes are upper case: /country/MW.
         let ok = path.starts_with("/country/") && path.len() == 11 && path[9..].chars().all(|c| c.is_ascii_uppercase());

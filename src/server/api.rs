@@ -184,8 +184,8 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
 }
 
 /// `GET /api/openapi.json`.
-pub async fn openapi() -> Json<Value> {
-    Json(super::openapi::document())
+pub async fn openapi(State(st): State<AppState>) -> Json<Value> {
+    Json(super::openapi::document_for(&st.config, st.semantic().is_some()))
 }
 
 /// Unknown routes.
@@ -304,11 +304,32 @@ pub async fn upload(
         match name.as_str() {
             "title" => meta.title = Some(text),
             "year" => {
-                meta.year = Some(text.trim().parse().map_err(|_| bad(format!("year must be a number, not {text:?}")))?)
+                let t = super::params::blank_trimmed(&text);
+                let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+                let year = t.parse::<u32>().ok().filter(|y| digits && *y <= 9999);
+                meta.year =
+                    Some(year.ok_or_else(|| bad(format!("year must be a whole number up to 9999, not {text:?}")))?)
             }
-            "language" => meta.language = Some(text.trim().to_string()),
+            "language" => {
+                let l = super::params::blank_trimmed(&text);
+                if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
+                    return Err(bad(format!("language must be an ISO 639-1 code like \"fr\", not {text:?}")));
+                }
+                meta.language = Some(l.to_string())
+            }
             "countries" => meta.countries.extend(list(&text)),
-            "doctype" => meta.doctype = Some(text.trim().to_string()),
+            "doctype" => {
+                let d = text.trim();
+                let path = if d.starts_with("/doctype/") {
+                    d.to_string()
+                } else {
+                    format!("/doctype/{}", d.replace(' ', "-"))
+                };
+                if !st.config.taxonomy.doctypes.iter().any(|t| t.path == path) {
+                    return Err(bad(format!("doctype {d:?} is not one of the taxonomy's document types")));
+                }
+                meta.doctype = Some(d.to_string())
+            }
             "keywords" => meta.keywords.extend(list(&text)),
             "facets" => {
                 for f in list(&text) {

