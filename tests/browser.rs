@@ -155,11 +155,12 @@ fn total_of(text: &str) -> u64 {
 #[test]
 fn a_practitioner_searches_drills_down_and_opens_a_page() {
     let test = "browser::a_practitioner_searches_drills_down_and_opens_a_page";
-    let Some(driver_bin) = util::tool(test, "chromedriver", "chromium-driver", &["/usr/lib/chromium/chromedriver"])
+    let Some(driver_bin) =
+        util::tool(test, "chromedriver", "Debian package chromium-driver", &["/usr/lib/chromium/chromedriver"])
     else {
         return;
     };
-    if util::tool(test, "chromium", "chromium", &[]).is_none() {
+    if util::tool(test, "chromium", "Debian package chromium", &[]).is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -78,8 +78,8 @@ fn scan_items() -> Vec<pdf::Item> {
 #[test]
 fn scanned_pages_are_ocrd_and_found_on_their_page() {
     let test = "ocr::scanned_pages_are_ocrd_and_found_on_their_page";
-    if util::tool(test, "pdftoppm", "poppler-utils", &[]).is_none()
-        || util::tool(test, "tesseract", "tesseract-ocr", &[]).is_none()
+    if util::tool(test, "pdftoppm", "Debian package poppler-utils", &[]).is_none()
+        || util::tool(test, "tesseract", "Debian package tesseract-ocr", &[]).is_none()
     {
         return;
     }
@@ -111,8 +111,13 @@ fn scanned_pages_are_ocrd_and_found_on_their_page() {
 #[test]
 fn with_ocr_off_the_pages_and_files_needing_it_are_reported() {
     // pdftoppm draws the scanned page the test needs.
-    if util::tool("ocr::with_ocr_off_the_pages_and_files_needing_it_are_reported", "pdftoppm", "poppler-utils", &[])
-        .is_none()
+    if util::tool(
+        "ocr::with_ocr_off_the_pages_and_files_needing_it_are_reported",
+        "pdftoppm",
+        "Debian package poppler-utils",
+        &[],
+    )
+    .is_none()
     {
         return;
     }

@@ -70,7 +70,7 @@ pub fn tool(test: &str, tool: &str, package: &str, also: &[&str]) -> Option<Path
     let found =
         std::env::split_paths(&path).map(|d| d.join(tool)).chain(also.iter().map(PathBuf::from)).find(|p| p.is_file());
     if found.is_none() {
-        skip(test, &format!("needs {tool} (Debian package {package})"));
+        skip(test, &format!("needs {tool} ({package})"));
     }
     found
 }
