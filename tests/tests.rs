@@ -13,6 +13,7 @@ mod curation;
 mod first_start;
 mod isolation;
 mod ocr;
+mod pdf_mechanisms;
 mod relevance;
 mod semantic;
 mod server;

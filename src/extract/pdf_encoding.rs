@@ -65,6 +65,33 @@ fn agl(name: &str) -> Option<String> {
     }
 }
 
+/// A name outside the glyph list made of one or two letters and a decimal number (`/a97`,
+/// `/g65`, `/cc233`: bitmap Type 3 fonts name glyphs by their code) is that code's character, as
+/// pdftotext reads it.
+fn numeric_name(name: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(name).ok()?;
+    let digits = s.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let prefix = s.len() - digits.len();
+    if !(1..=2).contains(&prefix)
+        || digits.is_empty()
+        || digits.len() > 3
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n: u32 = digits.parse().ok()?;
+    (32..256).contains(&n).then(|| code_itself(n as u8)).filter(|t| !t.is_empty())
+}
+
+/// A code read as Latin-1, for a Type 3 glyph with a name nobody knows (control codes say nothing).
+fn code_itself(code: u8) -> String {
+    if code < 32 || (127..160).contains(&code) {
+        String::new()
+    } else {
+        char::from(code).to_string()
+    }
+}
+
 /// Names TeX fonts use that are not in the Adobe Glyph List.
 fn tex_name(name: &str) -> Option<String> {
     Some(
@@ -107,6 +134,7 @@ fn deref<'a>(doc: &'a Document, o: &'a Object) -> &'a Object {
 /// `/Encoding` at all with an embedded Type1 program. `None`: leave it to lopdf.
 pub fn simple_font_table(doc: &Document, font: &Dictionary, limit: usize) -> Option<Table> {
     let builtin = || builtin_encoding(doc, font, limit);
+    let type3 = matches!(font.get(b"Subtype").and_then(Object::as_name), Ok(b"Type3"));
     match font.get(b"Encoding").ok().map(|o| deref(doc, o)) {
         Some(Object::Dictionary(enc)) => {
             let diffs = match enc.get(b"Differences").ok().map(|o| deref(doc, o)) {
@@ -125,7 +153,10 @@ pub fn simple_font_table(doc: &Document, font: &Dictionary, limit: usize) -> Opt
                     Object::Real(r) => code = *r as i64,
                     Object::Name(n) => {
                         if (0..256).contains(&code) {
-                            table[code as usize] = glyph_text(n).unwrap_or_default();
+                            table[code as usize] = glyph_text(n)
+                                .or_else(|| numeric_name(n))
+                                .or_else(|| type3.then(|| code_itself(code as u8)))
+                                .unwrap_or_default();
                         }
                         code += 1;
                     }

@@ -43,10 +43,15 @@ fn num(o: &Object) -> f32 {
 #[derive(Debug, Clone)]
 struct Glyph {
     text: String,
+    /// Position along the baseline's direction, and across it.
     x: f32,
     y: f32,
+    /// Where the next glyph would start (the advance, with character and word spacing).
     end_x: f32,
     size: f32,
+    /// The origin in default user space, to tell whether it lies on the page.
+    ux: f32,
+    uy: f32,
 }
 
 /// What is known of one font: how to decode its codes, and how wide its glyphs are.
@@ -58,15 +63,18 @@ struct Font<'a> {
     to_unicode: Option<ToUnicode>,
     /// Our own table for simple fonts whose encoding lopdf gets wrong (see `pdf_encoding`).
     table: Option<super::pdf_encoding::Table>,
+    /// Glyph space to text space: 1/1000, or a Type 3 font's `/FontMatrix`.
+    scale: f32,
 }
 
 impl Font<'_> {
     fn width(&self, code: u32) -> f32 {
-        self.widths.get(&code).copied().unwrap_or(self.default_width) / 1000.0
+        self.widths.get(&code).copied().unwrap_or(self.default_width) * self.scale
     }
 
     fn decode(&self, code: u32, bytes: &[u8]) -> String {
-        if let Some(s) = self.to_unicode.as_ref().and_then(|t| t.map.get(&code)) {
+        // An empty target (`<1B> <>`, seen for ligatures) says nothing: the encoding's name does.
+        if let Some(s) = self.to_unicode.as_ref().and_then(|t| t.map.get(&code)).filter(|s| !s.is_empty()) {
             return s.clone();
         }
         if self.two_byte && self.to_unicode.is_some() {
@@ -364,7 +372,20 @@ impl<'d> Walker<'d> {
             _ => None,
         };
         let table = if two_byte { None } else { super::pdf_encoding::simple_font_table(doc, d, self.limit) };
-        Font { encoding, two_byte, widths, default_width, to_unicode, table }
+        // Type 3 glyph widths are in the font's own glyph space.
+        let type3 = matches!(d.get(b"Subtype").and_then(Object::as_name), Ok(b"Type3"));
+        let scale = match dict_get(doc, d, b"FontMatrix") {
+            Some(Object::Array(m)) if type3 && m.len() == 6 => {
+                let a = num(deref(doc, &m[0])).abs();
+                if a.is_finite() && a > 0.0 {
+                    a
+                } else {
+                    0.001
+                }
+            }
+            _ => 0.001,
+        };
+        Font { encoding, two_byte, widths, default_width, to_unicode, table, scale }
     }
 
     fn run(&mut self, content: &[u8], res: Option<&'d Dictionary>, ctm: Matrix, depth: usize) {
@@ -533,7 +554,7 @@ impl<'d> Walker<'d> {
                 .take(8)
                 .any(|g| g.text == text && (g.x - x).abs() < tol && (g.y - y).abs() < tol);
             if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() && !duplicate {
-                self.glyphs.push(Glyph { text, x, y, end_x, size });
+                self.glyphs.push(Glyph { text, x, y, end_x, size, ux: trm[4], uy: trm[5] });
             }
         }
     }
@@ -601,8 +622,105 @@ impl<'d> TextLayer<'d> {
         };
         w.run(&content, res, IDENTITY, 0);
         self.fonts = std::mem::take(&mut w.fonts);
-        Ok(PageContent { lines: assemble(&w.glyphs), images: w.images })
+        let mut glyphs = std::mem::take(&mut w.glyphs);
+        // Text outside the MediaBox is not on the page.
+        if let Some(b) = media_box(doc, page_id) {
+            glyphs.retain(|g| {
+                let m = g.size.max(1.0);
+                g.ux >= b[0] - m && g.ux <= b[2] + m && g.uy >= b[1] - m && g.uy <= b[3] + m
+            });
+        }
+        merge_accents(&mut glyphs);
+        Ok(PageContent { lines: assemble(&glyphs), images: w.images })
     }
+}
+
+/// The page's MediaBox, inherited through the page tree, as (x0, y0, x1, y1) with x0 < x1 and
+/// y0 < y1; None when it is missing or has no area.
+fn media_box(doc: &Document, page_id: ObjectId) -> Option<[f32; 4]> {
+    let mut dict = doc.get_dictionary(page_id).ok()?;
+    for _ in 0..32 {
+        if let Some(Object::Array(a)) = dict_get(doc, dict, b"MediaBox") {
+            if a.len() != 4 {
+                return None;
+            }
+            let v: Vec<f32> = a.iter().map(|o| num(deref(doc, o))).collect();
+            let b = [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])];
+            let ok = b.iter().all(|x| x.is_finite()) && b[2] - b[0] > 1.0 && b[3] - b[1] > 1.0;
+            return ok.then_some(b);
+        }
+        match dict.get(b"Parent") {
+            Ok(Object::Reference(id)) => dict = doc.get_dictionary(*id).ok()?,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The combining mark of a spacing accent drawn as a glyph of its own (7-bit TeX fonts draw
+/// "é" as "e" and "´" placed over it).
+fn combining_mark(accent: &str) -> Option<char> {
+    Some(match accent {
+        "\u{B4}" | "\u{2CA}" => '\u{301}',
+        "`" | "\u{2CB}" => '\u{300}',
+        "^" | "\u{2C6}" => '\u{302}',
+        "\u{A8}" => '\u{308}',
+        "~" | "\u{2DC}" => '\u{303}',
+        "\u{B8}" => '\u{327}',
+        "\u{2D8}" => '\u{306}',
+        "\u{2C7}" => '\u{30C}',
+        "\u{2D9}" => '\u{307}',
+        "\u{2DA}" => '\u{30A}',
+        "\u{2DD}" => '\u{30B}',
+        "\u{AF}" | "\u{2C9}" => '\u{304}',
+        "\u{2DB}" => '\u{328}',
+        _ => return None,
+    })
+}
+
+/// An accent glyph whose middle lies over a neighbouring letter (the next glyph, else the one
+/// before) merges with it into one precomposed letter; a dotless i or j under it becomes i or j.
+/// An accent beside letters (a caret in "x^2") stays as it is.
+fn merge_accents(glyphs: &mut Vec<Glyph>) {
+    use unicode_normalization::UnicodeNormalization;
+    let letter = |g: &Glyph| {
+        let mut c = g.text.chars();
+        matches!((c.next(), c.next()), (Some(ch), None) if ch.is_alphabetic())
+    };
+    let mut marks: Vec<(usize, char)> = Vec::new();
+    let mut gone = vec![false; glyphs.len()];
+    for i in 0..glyphs.len() {
+        let Some(mark) = combining_mark(&glyphs[i].text) else { continue };
+        let a = &glyphs[i];
+        let middle = (a.x + a.end_x) / 2.0;
+        let over = |l: &Glyph| {
+            let size = l.size.max(a.size).max(1.0);
+            letter(l) && (l.y - a.y).abs() < size && middle >= l.x - size * 0.05 && middle <= l.end_x + size * 0.05
+        };
+        let target = [i + 1, i.wrapping_sub(1)]
+            .into_iter()
+            .find(|&j| j < glyphs.len() && !gone[j] && combining_mark(&glyphs[j].text).is_none() && over(&glyphs[j]));
+        if let Some(j) = target {
+            marks.push((j, mark));
+            gone[i] = true;
+        }
+    }
+    if marks.is_empty() {
+        return;
+    }
+    for (j, mark) in marks {
+        let base = match glyphs[j].text.as_str() {
+            "\u{131}" => "i".to_string(),
+            "\u{237}" => "j".to_string(),
+            t => t.to_string(),
+        };
+        glyphs[j].text = format!("{base}{mark}").nfc().collect();
+    }
+    let mut k = 0;
+    glyphs.retain(|_| {
+        k += 1;
+        !gone[k - 1]
+    });
 }
 
 /// Glyphs in content order become lines: a new line when the baseline moves by more than half a
@@ -664,7 +782,7 @@ mod tests {
 
     #[test]
     fn glyphs_become_words_and_lines() {
-        let g = |t: &str, x: f32, y: f32| Glyph { text: t.into(), x, y, end_x: x + 5.0, size: 10.0 };
+        let g = |t: &str, x: f32, y: f32| Glyph { text: t.into(), x, y, end_x: x + 5.0, size: 10.0, ux: x, uy: y };
         let lines = assemble(&[g("H", 0.0, 100.0), g("i", 5.0, 100.0), g("y", 15.0, 100.0), g("o", 0.0, 80.0)]);
         assert_eq!(lines, vec!["Hi y", "o"]);
     }
