@@ -12,11 +12,15 @@ import re
 import resource
 import subprocess
 import sys
+import unicodedata
 
-WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
+# A word: letters and digits, with the combining marks inside it (pdftotext writes some accents
+# as letter + combining mark), of two characters or more, after NFKC then NFC on both sides.
+WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*){2,}", re.UNICODE)
 
 
 def words(text):
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", text))
     return collections.Counter(w.lower() for w in WORD.findall(text))
 
 

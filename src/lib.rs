@@ -26,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod index;
 pub mod ingest;
+pub mod language;
 pub mod model;
 pub mod search;
 pub mod server;

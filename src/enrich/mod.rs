@@ -7,7 +7,7 @@
 pub mod combine;
 pub mod countries;
 pub mod dates;
-pub mod language;
+pub use crate::language;
 pub mod learn;
 pub mod meaning;
 pub mod passages;

@@ -129,7 +129,7 @@ pub fn extract_file_ocr(
     let declared = doc.declared.language.as_deref().or(doc.metadata.language.as_deref());
     let text = doc.full_text();
     let lang = if declared.is_some() || text.split_whitespace().count() >= 30 {
-        Some(crate::enrich::language::detect(&text, declared, languages).0)
+        Some(crate::language::detect(&text, declared, languages).0)
     } else {
         None
     };
