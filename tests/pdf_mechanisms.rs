@@ -78,3 +78,11 @@ fn text_outside_the_media_box_is_not_on_the_page() {
     assert!(text.contains("Visible words"), "{text:?}");
     assert!(!text.contains("Hidden") && !text.contains("Left of"), "{text:?}");
 }
+
+#[test]
+fn a_tight_word_gap_still_ends_a_word_and_a_kern_does_not() {
+    // TeX moves to the next word with a kern, not a space: 0.14 em here (justified tight),
+    // against 0.05 em inside a word.
+    let text = page_text(b"BT /F1 12 Tf 72 700 Td [(tight) -140 (words) -140 (ker) -50 (ning)] TJ ET", "", vec![]);
+    assert_eq!(text.split_whitespace().collect::<Vec<_>>(), ["tight", "words", "kerning"], "{text:?}");
+}
