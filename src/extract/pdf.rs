@@ -117,7 +117,8 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted> {
 }
 
 /// Removes running headers and footers: the first or last line of a page when, with its digits
-/// ignored ("Page 3" = "Page 7"), it recurs on at least 60% of the pages (three or more).
+/// ignored ("Page 3" = "Page 7"), it recurs on at least 60% of the pages (three or more); each is
+/// kept on the first page where it appears.
 fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
     if texts.len() < 3 {
         return texts;
@@ -146,23 +147,26 @@ fn drop_running_lines(texts: Vec<(u32, String)>) -> Vec<(u32, String)> {
     if running.is_empty() {
         return texts;
     }
-    texts
-        .into_iter()
-        .map(|(n, t)| {
-            let lines: Vec<&str> = t.lines().collect();
-            let last = lines.len();
-            let kept: Vec<&str> = lines
-                .iter()
-                .enumerate()
-                .filter(|(i, l)| {
-                    let edge = *i == 0 || *i + 1 == last;
-                    !(edge && running.contains(&key(l)))
-                })
-                .map(|(_, l)| *l)
-                .collect();
-            (n, kept.join("\n"))
-        })
-        .collect()
+    // Each running line is kept where it first appears: a slide deck's title on every slide, or
+    // a report's running title, is still found once.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(texts.len());
+    for (n, t) in texts {
+        let lines: Vec<&str> = t.lines().collect();
+        let last = lines.len();
+        let kept: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| {
+                let k = key(l);
+                let edge = *i == 0 || *i + 1 == last;
+                !(edge && running.contains(&k)) || seen.insert(k)
+            })
+            .map(|(_, l)| *l)
+            .collect();
+        out.push((n, kept.join("\n")));
+    }
+    out
 }
 
 pub(super) fn list(n: &[u32]) -> String {
@@ -322,7 +326,13 @@ mod tests {
             })
             .collect();
         let out = drop_running_lines(pages);
-        for (_, t) in &out {
+        // Kept once, where it first appears (a title on every slide is still found).
+        assert!(
+            out[0].1.starts_with("Handpump review 2014\nPumps broke.") && out[0].1.ends_with("Page 1 of 4"),
+            "{}",
+            out[0].1
+        );
+        for (_, t) in &out[1..] {
             assert!(!t.contains("Handpump review 2014") && !t.contains("of 4"), "{t}");
             assert!(t.lines().count() == 2, "{t}");
         }
