@@ -696,6 +696,14 @@ impl Taxonomy {
         self.facets.iter().chain(&self.doctypes).map(|f| f.path.as_str()).collect()
     }
 
+    /// The path of the document type a file or an uploader names ("Case study",
+    /// "case-study" or "/doctype/case-study"), when the taxonomy has it.
+    pub fn doctype_path(&self, name: &str) -> Option<String> {
+        let d = name.trim().to_ascii_lowercase();
+        let path = if d.starts_with("/doctype/") { d } else { format!("/doctype/{}", d.replace(' ', "-")) };
+        self.doctypes.iter().any(|t| t.path == path).then_some(path)
+    }
+
     /// The facet with this path.
     pub fn get(&self, path: &str) -> Option<&FacetDef> {
         self.facets.iter().chain(&self.doctypes).find(|f| f.path == path)

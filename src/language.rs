@@ -7,6 +7,12 @@ use whatlang::{Detector, Lang};
 
 use crate::config::LanguageSettings;
 
+/// Whether `l` has the shape of a language code: two or three lower-case letters (ISO 639-1, or
+/// "und").
+pub fn is_code(l: &str) -> bool {
+    (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase())
+}
+
 /// The ISO 639-1 code of a whatlang language, for the languages we serve and a few neighbours.
 fn iso639_1(lang: Lang) -> &'static str {
     match lang {

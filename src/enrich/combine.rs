@@ -422,13 +422,7 @@ fn passage_evidence(m: &CategoryMeaning, ps: &[PassageRef]) -> Vec<PassageEviden
 
 /// A text cut at a word after about [`PASSAGE_CHARS`] characters.
 fn cut(text: &str) -> String {
-    let t = crate::text::squash_ws(text);
-    if t.chars().count() <= PASSAGE_CHARS {
-        return t;
-    }
-    let end = t.char_indices().nth(PASSAGE_CHARS).map(|(i, _)| i).unwrap_or(t.len());
-    let cut = t[..end].rfind(' ').unwrap_or(end);
-    format!("{} …", &t[..cut])
+    crate::text::cut_at_word(text, PASSAGE_CHARS)
 }
 
 #[cfg(test)]

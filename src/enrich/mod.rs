@@ -298,9 +298,7 @@ impl Enricher {
 
     fn doctype(&self, doc: &Extracted, title: &str, early: &str, lang: Option<&str>) -> String {
         for d in [&doc.declared.doctype, &doc.metadata.doctype].into_iter().flatten() {
-            let d = d.trim().to_ascii_lowercase();
-            let path = if d.starts_with("/doctype/") { d.clone() } else { format!("/doctype/{}", d.replace(' ', "-")) };
-            if self.config.taxonomy.doctypes.iter().any(|t| t.path == path) {
+            if let Some(path) = self.config.taxonomy.doctype_path(d) {
                 return path;
             }
         }

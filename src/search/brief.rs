@@ -240,30 +240,14 @@ fn passage(hit: &Hit, page: Option<u32>, text: &str) -> BriefPassage {
         countries: hit.countries.clone(),
         language: hit.language.clone(),
         page,
-        text: cut(text),
+        text: crate::text::cut_at_word(text, PASSAGE_CHARS),
         url,
     }
 }
 
 /// A snippet's text without its marks, unescaped.
 fn strip_marks(html: &str) -> String {
-    html.replace("<mark>", "")
-        .replace("</mark>", "")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-}
-
-fn cut(text: &str) -> String {
-    let t = crate::text::squash_ws(text);
-    if t.chars().count() <= PASSAGE_CHARS {
-        return t;
-    }
-    let end = t.char_indices().nth(PASSAGE_CHARS).map(|(i, _)| i).unwrap_or(t.len());
-    let cut = t[..end].rfind(' ').unwrap_or(end);
-    format!("{} …", &t[..cut])
+    super::response::snippet_text(html, "", "")
 }
 
 #[cfg(test)]
@@ -279,5 +263,7 @@ mod tests {
         assert_eq!(cause_category("/failure_cause/technical").as_deref(), Some("/failure_cause/technical"));
         assert_eq!(cause_category("/context/setting/rural"), None);
         assert_eq!(strip_marks("a <mark>pump</mark> &amp; b"), "a pump & b");
+        // The entities escape_html writes, undone once: an apostrophe, and an escaped "&lt;".
+        assert_eq!(strip_marks("the operator&#39;s &amp;lt;fee&amp;gt;"), "the operator's &lt;fee&gt;");
     }
 }

@@ -45,7 +45,9 @@ pub use execute::search;
 pub use facets::{facet_tree, facet_trees};
 pub use plan::query_parser;
 pub use request::{SearchRequest, Sort, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS};
-pub use response::{escape_html, FacetCount, FacetNode, Hit, MatchedBy, PassageHit, SearchResponse, Snippet};
+pub use response::{
+    escape_html, snippet_text, FacetCount, FacetNode, Hit, MatchedBy, PassageHit, SearchResponse, Snippet,
+};
 pub use similar::similar;
 
 use execute::*;

@@ -61,7 +61,7 @@ pub(super) fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<Fi
         filters.push(q);
     }
     if let Some(l) = req.lang.as_deref().filter(|l| !l.is_empty()) {
-        if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
+        if !crate::language::is_code(l) {
             return Err(Error::InvalidRequest(format!("lang {l:?} is not an ISO 639-1 code like \"fr\"")));
         }
         filters.push(parse_filter(idx, &format!("/language/{l}"))?.1);
@@ -82,8 +82,7 @@ pub(super) fn request_filters(idx: &WashIndex, req: &SearchRequest) -> Result<Fi
 
 pub(super) fn parse_filter(idx: &WashIndex, filter: &str) -> Result<(String, Box<dyn Query>)> {
     let invalid = |reason: String| Error::InvalidFilter { filter: filter.to_string(), reason };
-    let path =
-        filter.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')).trim_end_matches('/');
+    let path = crate::text::trim_blanks(filter).trim_end_matches('/');
     check_path_syntax(path).or_else(|e| {
         // Country codes are upper case: /country/MW.
         let ok = path.starts_with("/country/") && path.len() == 11 && path[9..].chars().all(|c| c.is_ascii_uppercase());

@@ -193,6 +193,18 @@ pub(super) fn cut_chars(s: &str, max: usize) -> String {
     format!("{}…", &cut[..at])
 }
 
+/// The text of a snippet's HTML: `<mark>` and `</mark>` replaced by `open` and `close`, and
+/// [`escape_html`]'s entities undone (`&amp;` last, so that an escaped entity stays as written).
+pub fn snippet_text(html: &str, open: &str, close: &str) -> String {
+    html.replace("<mark>", open)
+        .replace("</mark>", close)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 /// Escapes text for HTML.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

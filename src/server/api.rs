@@ -304,15 +304,13 @@ pub async fn upload(
         match name.as_str() {
             "title" => meta.title = Some(text),
             "year" => {
-                let t = super::params::blank_trimmed(&text);
-                let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-                let year = t.parse::<u32>().ok().filter(|y| digits && *y <= 9999);
+                let year = super::params::year(&text);
                 meta.year =
                     Some(year.ok_or_else(|| bad(format!("year must be a whole number up to 9999, not {text:?}")))?)
             }
             "language" => {
-                let l = super::params::blank_trimmed(&text);
-                if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
+                let l = crate::text::trim_blanks(&text);
+                if !crate::language::is_code(l) {
                     return Err(bad(format!("language must be an ISO 639-1 code like \"fr\", not {text:?}")));
                 }
                 meta.language = Some(l.to_string())
@@ -320,12 +318,7 @@ pub async fn upload(
             "countries" => meta.countries.extend(list(&text)),
             "doctype" => {
                 let d = text.trim();
-                let path = if d.starts_with("/doctype/") {
-                    d.to_string()
-                } else {
-                    format!("/doctype/{}", d.replace(' ', "-"))
-                };
-                if !st.config.taxonomy.doctypes.iter().any(|t| t.path == path) {
+                if st.config.taxonomy.doctype_path(d).is_none() {
                     return Err(bad(format!("doctype {d:?} is not one of the taxonomy's document types")));
                 }
                 meta.doctype = Some(d.to_string())

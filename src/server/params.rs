@@ -4,6 +4,7 @@
 use crate::search::{SearchRequest, Sort};
 
 use super::error::ApiError;
+use crate::text::trim_blanks as blank_trimmed;
 
 /// Default hits per page.
 pub const DEFAULT_LIMIT: usize = 10;
@@ -18,19 +19,16 @@ pub fn search_request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
             .filter(|_| t.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| ApiError::new("invalid_parameter", format!("{key} must be a whole number, not {v:?}")))
     };
-    let year = |key: &str, y: u64| -> Result<u32, ApiError> {
-        u32::try_from(y)
-            .ok()
-            .filter(|y| *y <= 9999)
-            .ok_or_else(|| ApiError::new("invalid_parameter", format!("{key} must be a year up to 9999, not {y}")))
+    let year_param = |key: &str, v: &str| -> Result<u32, ApiError> {
+        year(v).ok_or_else(|| ApiError::new("invalid_parameter", format!("{key} must be a year up to 9999, not {v:?}")))
     };
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "q" => req.query = v.into_owned(),
             "filter" if !blank_trimmed(&v).is_empty() => req.filters.push(blank_trimmed(&v).to_string()),
             "lang" if !blank_trimmed(&v).is_empty() => req.lang = Some(blank_trimmed(&v).to_string()),
-            "year_min" if !blank_trimmed(&v).is_empty() => req.year_min = Some(year("year_min", num("year_min", &v)?)?),
-            "year_max" if !blank_trimmed(&v).is_empty() => req.year_max = Some(year("year_max", num("year_max", &v)?)?),
+            "year_min" if !blank_trimmed(&v).is_empty() => req.year_min = Some(year_param("year_min", &v)?),
+            "year_max" if !blank_trimmed(&v).is_empty() => req.year_max = Some(year_param("year_max", &v)?),
             "limit" => req.limit = num("limit", &v)?.min(usize::MAX as u64) as usize,
             "offset" => req.offset = num("offset", &v)?.min(usize::MAX as u64) as usize,
             "mode" if !blank_trimmed(&v).is_empty() => {
@@ -54,10 +52,11 @@ pub fn search_request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     Ok(req)
 }
 
-/// `v` without the ASCII blanks (space, tab, CR, LF, VT, FF) around it: the blanks the API's
-/// patterns forgive, no more.
-pub fn blank_trimmed(v: &str) -> &str {
-    v.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
+/// A year as the API takes it: digits (blanks around them forgiven), up to 9999.
+pub fn year(v: &str) -> Option<u32> {
+    let t = blank_trimmed(v);
+    let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    t.parse::<u32>().ok().filter(|y| digits && *y <= 9999)
 }
 
 /// The query string of a request, for links: `q`, filters, language, years and sort, with

@@ -135,6 +135,20 @@ pub fn model_if_available() -> Option<PathBuf> {
     dir.as_ref().map(|d| d.path().join("use.wlm"))
 }
 
+/// A child process killed (and reaped) when dropped: a server or driver a test started.
+pub struct Kill(pub std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// Runs the binary and parses its stdout as JSON.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
     let out = run(args);
