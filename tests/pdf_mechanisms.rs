@@ -1,7 +1,9 @@
 //! Font mechanisms of real PDFs that cost words, each in a PDF made here by the project's own
 //! writer and read back through `inspect`: an accent drawn as its own glyph over a letter (7-bit
 //! TeX fonts), a Type 3 font with numeric glyph names and its own `/FontMatrix`, a ToUnicode CMap
-//! with empty targets, and text drawn outside the MediaBox.
+//! with empty targets, a Compact Font Format program with an encoding of its own, and text drawn
+//! outside the MediaBox; and word gaps measured without character spacing where words are placed
+//! one by one.
 
 use crate::util::{self, pdf, s};
 
@@ -85,4 +87,37 @@ fn a_tight_word_gap_still_ends_a_word_and_a_kern_does_not() {
     // against 0.05 em inside a word.
     let text = page_text(b"BT /F1 12 Tf 72 700 Td [(tight) -140 (words) -140 (ker) -50 (ning)] TJ ET", "", vec![]);
     assert_eq!(text.split_whitespace().collect::<Vec<_>>(), ["tight", "words", "kerning"], "{text:?}");
+}
+
+#[test]
+fn a_compact_font_program_without_an_encoding_is_read_through_its_own() {
+    // As dvipdfmx embeds TeX's symbol fonts: no /Encoding in the PDF, the codes named by the font
+    // program alone (StandardEncoding would read the braces as "f" and "g").
+    let program =
+        pdf::cff_program(&[(102, "braceleft"), (103, "braceright"), (1, "rcaron"), (2, "e"), (3, "k"), (4, "a")]);
+    let widths: String = (1..=103).map(|_| "500 ").collect();
+    let font = format!(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+Crafted /FirstChar 1 /LastChar 103 \
+         /Widths [{widths}] /FontDescriptor 7 0 R >>"
+    )
+    .into_bytes();
+    let descriptor = b"<< /Type /FontDescriptor /FontName /ABCDEF+Crafted /Flags 4 /FontBBox [0 0 500 700] \
+        /ItalicAngle 0 /Ascent 700 /Descent 0 /CapHeight 700 /StemV 80 /FontFile3 8 0 R >>"
+        .to_vec();
+    let text = page_text(
+        b"BT /F1 12 Tf 72 720 Td (River) Tj ET BT /F2 12 Tf 72 700 Td (f\x01\x02\x03\x04g) Tj ET",
+        "/Font << /F1 5 0 R /F2 6 0 R >>",
+        vec![font, descriptor, pdf::stream("/Subtype /Type1C", &program)],
+    );
+    assert_eq!(text.split_whitespace().collect::<Vec<_>>(), ["River", "{\u{159}eka}"], "{text:?}");
+}
+
+#[test]
+fn letter_spaced_words_placed_one_by_one_keep_their_breaks() {
+    // 0.2 em of character spacing, each word placed with Td 0.25 em after the previous word's
+    // last glyph: counted from the advance with its spacing, the gap would be 0.05 em.
+    // Inside a word the letters follow one another and stay one word.
+    let text =
+        page_text(b"BT /F1 12 Tf 2.4 Tc 72 700 Td (LETTER) Tj 51 0 Td (SPACED) Tj 51 0 Td (WORDS) Tj ET", "", vec![]);
+    assert_eq!(text.split_whitespace().collect::<Vec<_>>(), ["LETTER", "SPACED", "WORDS"], "{text:?}");
 }

@@ -170,14 +170,18 @@ pub fn simple_font_table(doc: &Document, font: &Dictionary, limit: usize) -> Opt
     }
 }
 
-/// The built-in encoding of an embedded Type1 font program (`/FontFile`): the `dup CODE /name put`
-/// lines of its clear-text part. `None` when there is no such program or it uses
-/// StandardEncoding.
+/// The built-in encoding of an embedded font program: a Type1 program's (`/FontFile`) or a
+/// Compact Font Format program's (`/FontFile3`, Type1C). `None` when there is no such program or
+/// it uses StandardEncoding.
 fn builtin_encoding(doc: &Document, font: &Dictionary, limit: usize) -> Option<Table> {
     let desc = match font.get(b"FontDescriptor").ok().map(|o| deref(doc, o)) {
         Some(Object::Dictionary(d)) => d,
         _ => return None,
     };
+    if let Some(Object::Stream(s)) = desc.get(b"FontFile3").ok().map(|o| deref(doc, o)) {
+        let data = s.decompressed_content_with_limit(limit).unwrap_or_else(|_| s.content.clone());
+        return cff_encoding(&data);
+    }
     let Some(Object::Stream(s)) = desc.get(b"FontFile").ok().map(|o| deref(doc, o)) else { return None };
     let data = s.decompressed_content_with_limit(limit).unwrap_or_else(|_| s.content.clone());
     let clear_len = s.dict.get(b"Length1").ok().and_then(|o| deref(doc, o).as_i64().ok()).unwrap_or(0).max(0) as usize;
@@ -202,6 +206,25 @@ fn builtin_encoding(doc: &Document, font: &Dictionary, limit: usize) -> Option<T
             }
         }
     }
+    found.then_some(table)
+}
+
+/// The built-in encoding of a Compact Font Format program (code -> glyph through its encoding,
+/// glyph -> name through its charset), read with ttf-parser. Codes whose glyph has no name we
+/// know stay empty; `None` when the program cannot be parsed or names no glyph at all (an
+/// OpenType CFF or a CID-keyed program, whose codes are not names).
+fn cff_encoding(data: &[u8]) -> Option<Table> {
+    let cff = ttf_parser::cff::Table::parse(data)?;
+    let mut found = false;
+    let table: Table = (0u8..=255)
+        .map(|code| {
+            let gid = cff.glyph_index(code).filter(|g| g.0 != 0)?;
+            let text = glyph_text(cff.glyph_name(gid)?.as_bytes())?;
+            found = true;
+            Some(text)
+        })
+        .map(Option::unwrap_or_default)
+        .collect();
     found.then_some(table)
 }
 

@@ -48,6 +48,11 @@ struct Glyph {
     y: f32,
     /// Where the next glyph would start (the advance, with character and word spacing).
     end_x: f32,
+    /// Where the glyph itself ends (its width alone, without `Tc` and `Tw`).
+    ink_end_x: f32,
+    /// Drawn first after the text position was set anew (`Td`, `Tm`, `T*`...), not where the
+    /// previous glyph's advance left it.
+    moved: bool,
     size: f32,
     /// The origin in default user space, to tell whether it lies on the page.
     ux: f32,
@@ -352,6 +357,8 @@ struct Walker<'d> {
     limit: usize,
     ops: usize,
     glyphs: Vec<Glyph>,
+    /// The text position was set anew since the last glyph.
+    moved: bool,
     forms: HashSet<ObjectId>,
     /// Raster images drawn of at least 200 x 200 pixels (a scan is one).
     images: usize,
@@ -432,6 +439,7 @@ impl<'d> Walker<'d> {
                 "BT" => {
                     tm = IDENTITY;
                     tlm = IDENTITY;
+                    self.moved = true;
                 }
                 "Tf" if a.len() == 2 => {
                     st.font = a[0].as_name().map(|n| n.to_vec()).unwrap_or_default();
@@ -445,19 +453,23 @@ impl<'d> Walker<'d> {
                 "Td" if a.len() == 2 => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(&a[0]), num(&a[1])], &tlm);
                     tm = tlm;
+                    self.moved = true;
                 }
                 "TD" if a.len() == 2 => {
                     st.tl = -num(&a[1]);
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(&a[0]), num(&a[1])], &tlm);
                     tm = tlm;
+                    self.moved = true;
                 }
                 "Tm" if a.len() == 6 => {
                     tlm = [num(&a[0]), num(&a[1]), num(&a[2]), num(&a[3]), num(&a[4]), num(&a[5])];
                     tm = tlm;
+                    self.moved = true;
                 }
                 "T*" => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.tl], &tlm);
                     tm = tlm;
+                    self.moved = true;
                 }
                 "Tj" | "'" | "\"" | "TJ" => {
                     if op.operator == "'" || op.operator == "\"" {
@@ -467,6 +479,7 @@ impl<'d> Walker<'d> {
                         }
                         tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.tl], &tlm);
                         tm = tlm;
+                        self.moved = true;
                     }
                     let Some(font) = fonts.get(st.font.as_slice()) else { continue };
                     let items: Vec<&Object> = match (op.operator.as_str(), a.last()) {
@@ -542,6 +555,11 @@ impl<'d> Walker<'d> {
             let x = trm[4] * ux + trm[5] * uy;
             let y = trm[5] * ux - trm[4] * uy;
             let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt();
+            let ink = mul(
+                &[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts],
+                &mul(&mul(&[1.0, 0.0, 0.0, 1.0, w0 * st.size * st.th, 0.0], tm), &st.ctm),
+            );
+            let ink_end_x = ink[4] * ux + ink[5] * uy;
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
             let end = mul(&[st.size * st.th, 0.0, 0.0, st.size, 0.0, st.ts], &mul(tm, &st.ctm));
             let end_x = end[4] * ux + end[5] * uy;
@@ -553,8 +571,9 @@ impl<'d> Walker<'d> {
                 .rev()
                 .take(8)
                 .any(|g| g.text == text && (g.x - x).abs() < tol && (g.y - y).abs() < tol);
+            let moved = std::mem::take(&mut self.moved);
             if self.glyphs.len() < 2_000_000 && !text.is_empty() && x.is_finite() && y.is_finite() && !duplicate {
-                self.glyphs.push(Glyph { text, x, y, end_x, size, ux: trm[4], uy: trm[5] });
+                self.glyphs.push(Glyph { text, x, y, end_x, ink_end_x, moved, size, ux: trm[4], uy: trm[5] });
             }
         }
     }
@@ -616,6 +635,7 @@ impl<'d> TextLayer<'d> {
             limit: self.limit,
             ops: 0,
             glyphs: Vec::new(),
+            moved: true,
             forms: HashSet::new(),
             images: 0,
             fonts: std::mem::take(&mut self.fonts),
@@ -739,7 +759,10 @@ fn assemble(glyphs: &[Glyph]) -> Vec<String> {
             if !same_line {
                 lines.push(std::mem::take(&mut cur));
             } else {
-                let gap = g.x - p.end_x;
+                // After the position was set anew, the previous glyph's character and word
+                // spacing never took effect: letter-spaced text placed word by word would lose
+                // every word break if they were counted.
+                let gap = g.x - if g.moved { p.ink_end_x } else { p.end_x };
                 let spaced = cur.ends_with(char::is_whitespace) || g.text.starts_with(char::is_whitespace);
                 // 0.12 em: tightly justified TeX lines have word gaps near 0.157 em. Measured on
                 // two disjoint quarters of benches/pdf_quality.sh's PDFs against 0.16: recall
@@ -788,7 +811,17 @@ mod tests {
 
     #[test]
     fn glyphs_become_words_and_lines() {
-        let g = |t: &str, x: f32, y: f32| Glyph { text: t.into(), x, y, end_x: x + 5.0, size: 10.0, ux: x, uy: y };
+        let g = |t: &str, x: f32, y: f32| Glyph {
+            text: t.into(),
+            x,
+            y,
+            end_x: x + 5.0,
+            ink_end_x: x + 5.0,
+            moved: false,
+            size: 10.0,
+            ux: x,
+            uy: y,
+        };
         let lines = assemble(&[g("H", 0.0, 100.0), g("i", 5.0, 100.0), g("y", 15.0, 100.0), g("o", 0.0, 80.0)]);
         assert_eq!(lines, vec!["Hi y", "o"]);
     }

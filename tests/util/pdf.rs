@@ -318,3 +318,66 @@ pub fn encrypted(items: &[Item], user_password: &str) -> Vec<u8> {
     doc.save_to(&mut out).expect("saves");
     out
 }
+
+/// A Compact Font Format (Type1C) font program with an encoding of its own, as dvipdfmx embeds
+/// TeX's symbol fonts: glyph `i + 1` is named `glyphs[i].1` and drawn by code `glyphs[i].0`.
+/// Every name is a custom string (SID 391 on) and every glyph draws nothing.
+pub fn cff_program(glyphs: &[(u8, &str)]) -> Vec<u8> {
+    fn index(items: &[&[u8]]) -> Vec<u8> {
+        let mut v = (items.len() as u16).to_be_bytes().to_vec();
+        if items.is_empty() {
+            return v;
+        }
+        v.push(2);
+        let mut off = 1u16;
+        v.extend(off.to_be_bytes());
+        for it in items {
+            off += it.len() as u16;
+            v.extend(off.to_be_bytes());
+        }
+        for it in items {
+            v.extend_from_slice(it);
+        }
+        v
+    }
+    // Five-byte integers keep the Top DICT's size fixed, so offsets are known before it is written.
+    fn int(n: usize) -> Vec<u8> {
+        let mut v = vec![29];
+        v.extend((n as i32).to_be_bytes());
+        v
+    }
+    let header = [1u8, 0, 4, 2];
+    let name = index(&[b"Crafted"]);
+    let names: Vec<&[u8]> = glyphs.iter().map(|(_, n)| n.as_bytes()).collect();
+    let strings = index(&names);
+    let global_subrs = index(&[]);
+    let top_len = 5 * 3 + 3 + 5 * 2 + 1;
+    let start = header.len() + name.len() + index(&[&vec![0u8; top_len]]).len() + strings.len() + global_subrs.len();
+    let mut charset = vec![0u8];
+    for i in 0..glyphs.len() {
+        charset.extend(((391 + i) as u16).to_be_bytes());
+    }
+    let mut encoding = vec![0u8, glyphs.len() as u8];
+    encoding.extend(glyphs.iter().map(|(c, _)| *c));
+    let endchar: &[u8] = &[14];
+    let charstrings = index(&vec![endchar; glyphs.len() + 1]);
+    let mut private = int(0);
+    private.push(20); // defaultWidthX 0
+    let (charset_at, encoding_at) = (start, start + charset.len());
+    let charstrings_at = encoding_at + encoding.len();
+    let private_at = charstrings_at + charstrings.len();
+    let mut top = Vec::new();
+    for (value, op) in [(charset_at, 15u8), (encoding_at, 16), (charstrings_at, 17)] {
+        top.extend(int(value));
+        top.push(op);
+    }
+    top.extend(int(private.len()));
+    top.extend(int(private_at));
+    top.push(18);
+    assert_eq!(top.len(), top_len);
+    let mut out = header.to_vec();
+    for part in [name, index(&[&top]), strings, global_subrs, charset, encoding, charstrings, private] {
+        out.extend(part);
+    }
+    out
+}
