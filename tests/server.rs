@@ -15,7 +15,7 @@ use wash_lessons::index::WashIndex;
 use wash_lessons::ingest;
 use wash_lessons::server::{app, openapi, AppState, Options, CODES};
 
-use crate::util::{self, s};
+use crate::util::{self, multipart, s};
 
 const TOKEN: &str = "test-token-123";
 
@@ -94,24 +94,6 @@ fn assert_error(status: StatusCode, v: &Value, code: &str) {
     let expected = CODES.iter().find(|c| c.0 == code).unwrap().1;
     assert_eq!(status.as_u16(), expected, "{code}: {v}");
     validate(&openapi::document(), &serde_json::json!({"$ref": "#/components/schemas/Error"}), v, "error");
-}
-
-fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "XwashBoundary42";
-    let mut body = Vec::new();
-    for (name, filename, data) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match filename {
-            Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
-        }
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 async fn upload(state: &AppState, token: Option<&str>, fields: &[(&str, Option<&str>, &[u8])]) -> (StatusCode, Value) {

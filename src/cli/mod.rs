@@ -2,6 +2,7 @@
 //! parses its flags, calls the library, prints, and returns an exit code.
 
 mod brief;
+mod export;
 mod index;
 mod inspect;
 mod keys;
@@ -56,6 +57,11 @@ enum Command {
     Inspect(inspect::Args),
     /// Documents in the index, per format, language, type and facet.
     Stats(stats::Args),
+    /// Every document with facets, text and passage vectors as NDJSON, for OpenSearch,
+    /// Elasticsearch, Quickwit or another wash-lessons index (`--templates` writes their configs).
+    Export(export::ExportArgs),
+    /// Read records written by `export` into an index (documents of the same id are replaced).
+    Import(export::ImportArgs),
     /// Serve the JSON API and the web page.
     Serve(serve::Args),
     /// Install or check the multilingual sentence encoder used by semantic search.
@@ -111,6 +117,8 @@ pub fn main() -> i32 {
         Command::Brief(a) => config().map(|c| brief::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Inspect(a) => config().map(|c| inspect::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Stats(a) => stats::run(a),
+        Command::Export(a) => export::export(a),
+        Command::Import(a) => config().map(|c| export::import(a, &c)).unwrap_or(exit::FATAL),
         Command::Tag(a) => config().map(|c| tag::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Tagger(a) => config().map(|c| tagger::run(a, &c)).unwrap_or(exit::FATAL),
         Command::Model(a) => model::run(a),

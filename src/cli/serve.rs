@@ -52,6 +52,12 @@ pub struct Args {
     /// re-tag (seconds; 0: never; `tagger learn` does it by hand).
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     learn_every_secs: u64,
+    /// A read replica: search an index that another process writes (`wash-lessons index`, or one
+    /// `serve` taking uploads), following its commits within a second or two. The index must
+    /// exist; nothing is written to it (no sample corpus, no vectors, no learning) and the write
+    /// API answers `read_only`. Run several over one directory to spread the queries.
+    #[arg(long)]
+    read_only: bool,
 }
 
 /// How log lines are written.
@@ -85,7 +91,8 @@ fn sample_dir(given: Option<PathBuf>) -> Option<PathBuf> {
 
 pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     init_logging(a.log_format);
-    let idx = match WashIndex::open_or_create(&a.index) {
+    let opened = if a.read_only { WashIndex::open(&a.index) } else { WashIndex::open_or_create(&a.index) };
+    let idx = match opened {
         Ok(i) => i,
         Err(e) => return fatal(e),
     };
@@ -98,9 +105,11 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
     let empty = idx.reader(false).map(|r| r.searcher().num_docs() == 0).unwrap_or(true);
     let (model, install_at) = match super::model_plan(a.model.as_deref(), a.no_model, config) {
         super::ModelPlan::Ready(m) => (m.map(|m| *m), None),
+        // A replica writes nothing, not even the model beside the index: it searches by keywords.
+        super::ModelPlan::Install(_) if a.read_only => (None, None),
         super::ModelPlan::Install(p) => (None, Some(p)),
     };
-    if empty {
+    if empty && !a.read_only {
         match sample_dir(a.sample.clone()) {
             Some(dir) => {
                 tracing::info!(dir = %dir.display(), "index is empty: indexing the sample corpus first");
@@ -120,9 +129,12 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         upload_limit: a.upload_limit_mb << 20,
         request_timeout: Duration::from_secs(a.timeout_secs.max(1)),
         isolation: super::isolation(config, config_dir),
+        read_only: a.read_only,
     };
     let keys = crate::server::keys::Keys::load(&a.index).map(|k| k.any_active()).unwrap_or(false);
-    if options.api_token.is_none() && !keys {
+    if a.read_only {
+        tracing::info!(index = %a.index.display(), "read replica: following the index's commits; the write API is off");
+    } else if options.api_token.is_none() && !keys {
         tracing::info!(
             "no API key: the write API (uploads, deletions, corrections) is off until `wash-lessons keys add`"
         );
@@ -132,7 +144,17 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
-    if state.semantic().is_some() || install_at.is_some() {
+    if a.read_only {
+        // The writer computes the vectors; a replica only reads them into memory.
+        let st = state.clone();
+        std::thread::spawn(move || {
+            let Some(sem) = st.semantic() else { return };
+            match sem.vectors.count(&st.reader.searcher()) {
+                Ok(n) => tracing::info!(passages = n, "passage vectors loaded"),
+                Err(e) => tracing::warn!(error = %e, "passage vectors unreadable; keyword search is unaffected"),
+            }
+        });
+    } else if state.semantic().is_some() || install_at.is_some() {
         // In the background: the encoder installed when this is the first start, then passage
         // vectors for the documents that lack them (keyword search, and meaning for the
         // documents done, answer meanwhile; uploads wait for it), then the vectors read into

@@ -22,6 +22,7 @@ use crate::document::Record;
 use crate::error::{Error, Result};
 
 pub mod corrections;
+pub mod export;
 pub mod vectors;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.

@@ -281,6 +281,42 @@ impl Ord for OrdF32 {
     }
 }
 
+/// The live passages of the given documents, in the order they were written (title first).
+pub fn stored(searcher: &Searcher, of: &std::collections::HashSet<&str>) -> Result<HashMap<String, Vec<PassageBlob>>> {
+    let mut out: HashMap<String, Vec<(u32, u32, PassageBlob)>> = HashMap::new();
+    for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+        let ff = seg.fast_fields();
+        let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
+        let ids = super::column_terms(&parents)?;
+        let alive = seg.alive_bitset();
+        let mut buf = Vec::new();
+        for doc in 0..seg.max_doc() {
+            if alive.is_some_and(|a| !a.is_alive(doc)) {
+                continue;
+            }
+            let Some(i) = parents.term_ords(doc).next() else { continue };
+            let id = &ids[i as usize];
+            if !of.contains(id.as_str()) {
+                continue;
+            }
+            let Some(b) = blobs.term_ords(doc).next() else { continue };
+            buf.clear();
+            if blobs.ord_to_bytes(b, &mut buf).map_err(|e| Error::Index(format!("cannot read passages: {e}")))? {
+                if let Some(blob) = decode(&buf) {
+                    out.entry(id.clone()).or_default().push((ord as u32, doc, blob));
+                }
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(id, mut v)| {
+            v.sort_by_key(|(s, d, _)| (*s, *d));
+            (id, v.into_iter().map(|(_, _, b)| b).collect())
+        })
+        .collect())
+}
+
 /// Integer dot products of `q` with every row of `data` (rows of `DIM`), in parallel chunks.
 pub fn dot_all(q: &[i8], data: &[i8]) -> Vec<i32> {
     const CHUNK: usize = 8192;

@@ -184,7 +184,7 @@ pub fn run(
         let mut done = 0;
         for chunk in retag.chunks(64) {
             let ids: HashSet<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-            let stored = stored_passages(&searcher, &ids)?;
+            let stored = vectors::stored(&searcher, &ids)?;
             for (id, addr) in chunk {
                 let doc = searcher.doc(*addr)?;
                 let record = idx.full_record(&doc)?;
@@ -423,67 +423,12 @@ fn passage_versions(searcher: &Searcher) -> Result<HashMap<String, HashSet<u64>>
     Ok(out)
 }
 
-/// The live passages of the given documents, in the order they were written (title first).
-fn stored_passages(searcher: &Searcher, of: &HashSet<&str>) -> Result<HashMap<String, Vec<PassageBlob>>> {
-    let mut out: HashMap<String, Vec<(u32, u32, PassageBlob)>> = HashMap::new();
-    for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-        let ff = seg.fast_fields();
-        let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
-        let ids = crate::index::column_terms(&parents)?;
-        let alive = seg.alive_bitset();
-        let mut buf = Vec::new();
-        for doc in 0..seg.max_doc() {
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            let Some(i) = parents.term_ords(doc).next() else { continue };
-            let id = &ids[i as usize];
-            if !of.contains(id.as_str()) {
-                continue;
-            }
-            let Some(b) = blobs.term_ords(doc).next() else { continue };
-            buf.clear();
-            if blobs.ord_to_bytes(b, &mut buf).map_err(|e| Error::Index(format!("cannot read passages: {e}")))? {
-                if let Some(blob) = vectors::decode(&buf) {
-                    out.entry(id.clone()).or_default().push((ord as u32, doc, blob));
-                }
-            }
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|(id, mut v)| {
-            v.sort_by_key(|(s, d, _)| (*s, *d));
-            (id, v.into_iter().map(|(_, _, b)| b).collect())
-        })
-        .collect())
-}
-
 /// Vectors of the live passages of the given documents, by text hash.
 fn reusable(searcher: &Searcher, of: &HashSet<&str>) -> Result<HashMap<u64, (f32, Vec<i8>)>> {
-    let mut out = HashMap::new();
-    for seg in searcher.segment_readers() {
-        let ff = seg.fast_fields();
-        let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
-        let ids = crate::index::column_terms(&parents)?;
-        let alive = seg.alive_bitset();
-        let mut buf = Vec::new();
-        for doc in 0..seg.max_doc() {
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            let Some(i) = parents.term_ords(doc).next() else { continue };
-            if !of.contains(ids[i as usize].as_str()) {
-                continue;
-            }
-            let Some(b) = blobs.term_ords(doc).next() else { continue };
-            buf.clear();
-            if blobs.ord_to_bytes(b, &mut buf).map_err(|e| Error::Index(format!("cannot read passages: {e}")))? {
-                if let Some(blob) = vectors::decode(&buf).filter(|b| b.vector.len() == DIM) {
-                    out.insert(blob.text_hash, (blob.scale, blob.vector));
-                }
-            }
-        }
-    }
-    Ok(out)
+    Ok(vectors::stored(searcher, of)?
+        .into_values()
+        .flatten()
+        .filter(|b| b.vector.len() == DIM)
+        .map(|b| (b.text_hash, (b.scale, b.vector)))
+        .collect())
 }

@@ -174,7 +174,12 @@ pub async fn facets(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
 /// `GET /api/health`.
 pub async fn health(State(st): State<AppState>) -> Json<Value> {
     let documents = st.idx.document_count(&st.reader.searcher()).unwrap_or(0);
-    Json(json!({"status": "ok", "documents": documents, "semantic": st.semantic().is_some()}))
+    Json(json!({
+        "status": "ok",
+        "documents": documents,
+        "semantic": st.semantic().is_some(),
+        "read_only": st.options.read_only,
+    }))
 }
 
 /// `GET /metrics` (Prometheus text).
@@ -202,6 +207,12 @@ pub async fn method_not_allowed() -> ApiError {
 /// "api-token") or a named key from `wash-lessons keys add`, read afresh so that keys added or
 /// revoked while serving count at once.
 fn authorize(st: &AppState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
+    if st.options.read_only {
+        return Err(ApiError::new(
+            "read_only",
+            "this server is a read replica (serve --read-only): send writes to the server or the `index` run that writes the index",
+        ));
+    }
     let keys = Keys::load(&st.idx.dir).map_err(ApiError::internal)?;
     if st.options.api_token.is_none() && !keys.any_active() {
         return Err(ApiError::new(

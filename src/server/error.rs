@@ -9,7 +9,7 @@ use axum::Json;
 use crate::error::Error;
 
 /// The stable error codes, with their status and meaning (listed in the README).
-pub const CODES: [(&str, u16, &str); 15] = [
+pub const CODES: [(&str, u16, &str); 16] = [
     ("invalid_parameter", 400, "a query parameter has a wrong value (limit, offset, year_min, sort...)"),
     ("invalid_filter", 400, "a filter is not a facet path of a known family"),
     ("invalid_query", 400, "the query is longer than 1000 characters"),
@@ -17,6 +17,11 @@ pub const CODES: [(&str, u16, &str); 15] = [
     ("unauthorized", 401, "the write API needs `Authorization: Bearer KEY` with a key in force (or the --api-token)"),
     ("forbidden", 403, "the key is good but lacks the scope the route needs (documents:write, facets:write or admin)"),
     ("write_disabled", 403, "no key and no API token is configured, so the write API is off"),
+    (
+        "read_only",
+        403,
+        "this server is a read replica (`serve --read-only`): send writes to the one that writes the index",
+    ),
     ("not_found", 404, "no document with this id, or no such route"),
     ("file_unavailable", 404, "the original file is gone or lies outside the indexed roots"),
     ("method_not_allowed", 405, "the route exists but not with this method"),

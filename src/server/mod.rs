@@ -46,6 +46,9 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Extract uploads in a worker process (as bulk indexing does); `None`: in this process.
     pub isolation: Option<crate::ingest::Isolation>,
+    /// A read replica: searches the index another process writes, following its commits; the
+    /// write API answers `read_only`.
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             upload_limit: 100 << 20,
             request_timeout: Duration::from_secs(30),
             isolation: None,
+            read_only: false,
         }
     }
 }

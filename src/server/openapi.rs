@@ -73,7 +73,8 @@ pub fn document_for(config: &crate::config::Config, semantic: bool) -> Value {
     );
     schemas.insert(
         "Health".into(),
-        json!({"type": "object", "required": ["status", "documents", "semantic"], "properties": {
+        json!({"type": "object", "required": ["status", "documents", "semantic", "read_only"], "properties": {
+            "read_only": {"type": "boolean", "description": "a read replica (`serve --read-only`): it follows the commits of the process that writes the index and takes no writes"},
             "status": {"type": "string"}, "documents": {"type": "integer", "minimum": 0},
             "semantic": {"type": "boolean", "description": "whether the sentence encoder is in use (search by meaning and hybrid); false while the first start installs it"}}}),
     );
@@ -103,7 +104,7 @@ pub fn document_for(config: &crate::config::Config, semantic: bool) -> Value {
     let auth_errors = |scope: &str| {
         (
             err("no key, a wrong one or a revoked one"),
-            err(&format!("the key lacks the scope {scope} (or admin), or the write API is off (no key configured)")),
+            err(&format!("the key lacks the scope {scope} (or admin), the write API is off (no key configured), or this server is a read replica")),
         )
     };
     let (docs401, docs403) = auth_errors("documents:write");
