@@ -57,7 +57,7 @@ pub fn run(a: Args, config: &crate::config::Config) -> i32 {
         mode: a.mode,
         ..SearchRequest::default()
     };
-    let semantic = super::semantic_unless_keyword(a.mode, a.model.as_deref());
+    let semantic = super::semantic_unless_keyword(a.mode, a.model.as_deref(), &a.index);
     let labels = |p: &str| config.taxonomy.get(p).map(|d| d.label.clone()).unwrap_or_else(|| p.to_string());
     match brief(&idx, &reader, &req, &crate::search::Expander::new(config), semantic.as_ref(), &labels) {
         Ok(b) if a.json => print_json(&b),

@@ -109,7 +109,22 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
             config: &full,
         });
         match ingest::embed::run(&idx, m.as_ref(), tagging.as_ref(), config.settings.index.commit_every_secs, !json) {
-            Ok(s) => Some(s),
+            Ok(mut s) => {
+                // Graphs for the large segments the phase left, so that searches need not scan
+                // them; a failure only means they are scanned exactly.
+                let graphs = idx.reader(false).map_err(|e| e.to_string()).and_then(|r| {
+                    crate::index::graph::sync(&idx.dir, &r.searcher(), crate::index::graph::min_passages())
+                        .map_err(|e| e.to_string())
+                });
+                match graphs {
+                    Ok(g) => {
+                        s.graphs_built = g.built;
+                        s.took_ms += g.took_ms;
+                    }
+                    Err(e) => eprintln!("warning: {e}; semantic search scans those passages exactly"),
+                }
+                Some(s)
+            }
             Err(e) => {
                 eprintln!("error: passage vectors: {e} (keyword search is unaffected; the next run tries again)");
                 None
@@ -150,6 +165,9 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&std::path::Path>) -> i3
                 }
                 if v.pending > 0 {
                     line += &format!(", {} documents waiting for a model", v.pending);
+                }
+                if v.graphs_built > 0 {
+                    line += &format!(", {} nearest-neighbour graphs built", v.graphs_built);
                 }
                 println!("{line} in {:.1} s", v.took_ms as f64 / 1000.0);
             }

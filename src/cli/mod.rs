@@ -167,11 +167,23 @@ fn load_model(path: Option<&std::path::Path>) -> Option<crate::model::Model> {
 fn semantic_unless_keyword(
     mode: Option<crate::search::Mode>,
     model: Option<&std::path::Path>,
+    index: &std::path::Path,
 ) -> Option<crate::search::Semantic> {
     if mode == Some(crate::search::Mode::Keyword) {
         return None;
     }
-    load_model(model).map(crate::search::Semantic::new)
+    let sem = load_model(model).map(crate::search::Semantic::new)?;
+    sem.vectors.use_graphs(graphs(index, false));
+    Some(sem)
+}
+
+/// The nearest-neighbour graphs of the index in `dir`; `build`: this process builds missing ones.
+pub(crate) fn graphs(dir: &std::path::Path, build: bool) -> crate::index::vectors::GraphStore {
+    crate::index::vectors::GraphStore {
+        dir: dir.to_path_buf(),
+        build,
+        min_passages: crate::index::graph::min_passages(),
+    }
 }
 
 /// What a run does about the sentence encoder.

@@ -71,7 +71,7 @@ pub fn run(a: Args, config: &crate::config::Config) -> i32 {
         offset: a.offset,
         mode: a.mode,
     };
-    let semantic = super::semantic_unless_keyword(a.mode, a.model.as_deref());
+    let semantic = super::semantic_unless_keyword(a.mode, a.model.as_deref(), &a.index);
     let result = match &a.like {
         Some(id) => match crate::search::similar(&idx, &reader, id, &req, semantic.as_ref()) {
             Ok(Some(r)) => Ok(r),

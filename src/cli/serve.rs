@@ -139,7 +139,11 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
             "no API key: the write API (uploads, deletions, corrections) is off until `wash-lessons keys add`"
         );
     }
+    let graphs = super::graphs(&a.index, !a.read_only);
     let semantic = model.map(|m| crate::search::Semantic::with_tagger(m, config));
+    if let Some(s) = &semantic {
+        s.vectors.use_graphs(graphs.clone());
+    }
     let state = match AppState::new(idx, config.clone(), options, semantic) {
         Ok(s) => s,
         Err(e) => return fatal(e),
@@ -165,7 +169,9 @@ pub fn run(a: Args, config: &Config, config_dir: Option<&Path>) -> i32 {
             if let Some(path) = install_at {
                 match super::install_model(&path) {
                     Some(m) => {
-                        st.set_semantic(crate::search::Semantic::with_tagger(m, &st.config));
+                        let sem = crate::search::Semantic::with_tagger(m, &st.config);
+                        sem.vectors.use_graphs(graphs);
+                        st.set_semantic(sem);
                         tracing::info!("sentence encoder installed: search is hybrid from now on");
                     }
                     None => return,

@@ -73,7 +73,7 @@ pub fn export(idx: &WashIndex, searcher: &Searcher, out: &mut dyn Write, vectors
 }
 
 /// One document as an exported line.
-fn to_line(record: &Record, state: FileState, source: &str, blobs: &[PassageBlob], with_vectors: bool) -> Value {
+fn to_line(record: &Record, state: FileState, source: &str, all: &[PassageBlob], with_vectors: bool) -> Value {
     let mut v = serde_json::to_value(record).unwrap_or(Value::Null);
     let Value::Object(m) = &mut v else { return v };
     m.remove("pages");
@@ -85,10 +85,12 @@ fn to_line(record: &Record, state: FileState, source: &str, blobs: &[PassageBlob
     m.insert("facet_paths".into(), json!(paths));
     m.insert("source".into(), json!(source));
     m.insert("file_state".into(), json!({"size": state.size, "mtime_ns": state.mtime_ns, "hash": state.hash}));
-    m.insert("embedded".into(), json!(!blobs.is_empty()));
+    m.insert("embedded".into(), json!(!all.is_empty()));
+    // In reading order (title first), whatever segments they were written to.
+    let mut blobs: Vec<&PassageBlob> = all.iter().filter(|b| b.vector.len() == DIM).collect();
+    blobs.sort_by_key(|b| (b.page, b.start, b.end));
     let passages: Vec<Value> = blobs
         .iter()
-        .filter(|b| b.vector.len() == DIM)
         .map(|b| {
             let text = passage_text(record, b);
             let mut p = json!({"page": b.page, "start": b.start, "end": b.end, "text": text});

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 
 pub mod corrections;
 pub mod export;
+pub mod graph;
 pub mod vectors;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.

@@ -10,13 +10,16 @@
 //! The vector is the unit sentence vector quantised to int8 with one scale per passage. A marker
 //! (no vector) records that a document with no text was looked at, so it is not looked at again.
 //!
-//! At search time the vectors of each segment are read once from the fast fields into one
-//! contiguous int8 matrix, cached by segment id (segments never change), and scanned with an
-//! integer dot product that the compiler vectorises (AVX2 or AVX-512 when the CPU has them).
+//! At search time a segment with an HNSW graph (`graph`: large segments, once built) is
+//! searched through it, memory-mapped, and its candidates rescored exactly; the vectors of the
+//! other segments are read once from the fast fields into one contiguous int8 matrix, cached by
+//! segment id (segments never change), and scanned with an integer dot product that the
+//! compiler vectorises (AVX2 or AVX-512 when the CPU has them).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use tantivy::index::SegmentId;
@@ -105,11 +108,15 @@ pub struct SegmentVectors {
     parent_ids: Vec<String>,
     places: Vec<(u32, u32, u32)>,
     scales: Vec<f32>,
+    /// The int8 rows, when the segment is scanned exactly (empty when it has a graph).
     data: Vec<i8>,
+    /// Its HNSW graph, which holds the rows, memory-mapped.
+    graph: Option<super::graph::Graph>,
 }
 
 impl SegmentVectors {
-    fn load(seg: &tantivy::SegmentReader) -> Result<SegmentVectors> {
+    /// Reads a segment's passages from its fast fields; their int8 rows too when `rows`.
+    pub(crate) fn load(seg: &tantivy::SegmentReader, rows: bool) -> Result<SegmentVectors> {
         let ff = seg.fast_fields();
         let mut out = SegmentVectors {
             docs: Vec::new(),
@@ -118,6 +125,7 @@ impl SegmentVectors {
             places: Vec::new(),
             scales: Vec::new(),
             data: Vec::new(),
+            graph: None,
         };
         let (Some(blobs), Some(parents)) = (ff.bytes("passage")?, ff.str("passage_of")?) else { return Ok(out) };
         let bad = |e: std::io::Error| Error::Index(format!("cannot read passage vectors: {e}"));
@@ -137,9 +145,53 @@ impl SegmentVectors {
             out.parents.push(p as u32);
             out.places.push((blob.page, blob.start, blob.end));
             out.scales.push(blob.scale);
-            out.data.extend_from_slice(&blob.vector);
+            if rows {
+                out.data.extend_from_slice(&blob.vector);
+            }
         }
         Ok(out)
+    }
+
+    /// The int8 rows held in memory (empty for a segment searched through its graph).
+    pub(crate) fn rows(&self) -> &[i8] {
+        &self.data
+    }
+
+    /// Row `i` into `out`: from memory, or from the graph's file.
+    pub fn row(&self, i: usize, out: &mut [i8]) -> bool {
+        match &self.graph {
+            Some(g) => g.vector(i as u64, out),
+            None => match self.data.get(i * DIM..(i + 1) * DIM) {
+                Some(r) => {
+                    out.copy_from_slice(r);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// The same passages without their rows, searched through `graph`.
+    fn with_graph(&self, graph: super::graph::Graph) -> SegmentVectors {
+        SegmentVectors {
+            docs: self.docs.clone(),
+            parents: self.parents.clone(),
+            parent_ids: self.parent_ids.clone(),
+            places: self.places.clone(),
+            scales: self.scales.clone(),
+            data: Vec::new(),
+            graph: Some(graph),
+        }
+    }
+
+    /// The quantisation scale of row `i`.
+    pub fn scale(&self, i: usize) -> f32 {
+        self.scales.get(i).copied().unwrap_or(0.0)
+    }
+
+    /// Whether the segment is searched through a graph.
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
     }
 
     /// Passages with a vector.
@@ -153,10 +205,26 @@ impl SegmentVectors {
     }
 }
 
+/// Where the graphs of an index are, and whether this process builds the missing ones.
+#[derive(Debug, Clone)]
+pub struct GraphStore {
+    /// The index directory.
+    pub dir: PathBuf,
+    /// Build graphs in the background for large segments without one (the writer: `serve`;
+    /// not a read replica, which only uses those the writer built).
+    pub build: bool,
+    /// The smallest segment that gets a graph.
+    pub min_passages: usize,
+}
+
+type Segments = Arc<Mutex<HashMap<SegmentId, Arc<SegmentVectors>>>>;
+
 /// Vectors of the segments of the searchers seen, by segment id.
 #[derive(Default)]
 pub struct VectorCache {
-    segments: Mutex<HashMap<SegmentId, Arc<SegmentVectors>>>,
+    segments: Segments,
+    store: OnceLock<GraphStore>,
+    building: Arc<Mutex<std::collections::HashSet<SegmentId>>>,
 }
 
 /// A passage near the query.
@@ -175,25 +243,75 @@ pub struct PassageMatch {
 }
 
 impl VectorCache {
+    /// Searches large segments through the graphs in `store` (once; later calls are ignored).
+    pub fn use_graphs(&self, store: GraphStore) {
+        let _ = self.store.set(store);
+    }
+
+    /// A segment's vectors: through its graph when there is a whole one, else its rows in
+    /// memory (and, for a large segment of a writer, a graph built in the background).
+    fn load(&self, seg: &tantivy::SegmentReader) -> Result<SegmentVectors> {
+        let Some(store) = self.store.get() else { return SegmentVectors::load(seg, true) };
+        let path = super::graph::path(&store.dir, seg.segment_id());
+        if path.is_file() {
+            let v = SegmentVectors::load(seg, false)?;
+            if let Some(g) = super::graph::Graph::open(&path, v.len()) {
+                return Ok(SegmentVectors { graph: Some(g), ..v });
+            }
+            tracing::warn!(path = %path.display(), "passage graph unreadable; scanning that segment exactly");
+        }
+        let v = SegmentVectors::load(seg, true)?;
+        if store.build && v.len() >= store.min_passages.max(1) {
+            self.build_in_background(seg.segment_id(), path);
+        }
+        Ok(v)
+    }
+
+    /// Builds the graph of segment `id` in another thread; once it is written, the segment is
+    /// searched through it.
+    fn build_in_background(&self, id: SegmentId, path: PathBuf) {
+        if !self.building.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
+            return;
+        }
+        let (segments, building) = (self.segments.clone(), self.building.clone());
+        std::thread::spawn(move || {
+            let current = segments.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+            if let Some(v) = current.filter(|v| v.graph.is_none() && !v.data.is_empty()) {
+                let start = std::time::Instant::now();
+                let built = super::graph::Graph::build(&v.data).and_then(|g| g.save(&path));
+                match built.map(|_| super::graph::Graph::open(&path, v.len())) {
+                    Ok(Some(g)) => {
+                        let with = Arc::new(v.with_graph(g));
+                        segments.lock().unwrap_or_else(|e| e.into_inner()).entry(id).and_modify(|e| *e = with);
+                        let ms = start.elapsed().as_millis() as u64;
+                        tracing::info!(passages = v.len(), ms, "passage graph built");
+                    }
+                    Ok(None) => tracing::warn!(path = %path.display(), "passage graph written but unreadable"),
+                    Err(e) => tracing::warn!(error = %e, "passage graph not built; the segment is scanned exactly"),
+                }
+            }
+            building.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        });
+    }
+
     /// The vectors of every segment of `searcher` (loading new segments, forgetting merged ones).
     pub fn segments(&self, searcher: &Searcher) -> Result<Vec<(usize, Arc<SegmentVectors>)>> {
-        let mut cache = self.segments.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         let mut live = Vec::new();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let id = seg.segment_id();
             live.push(id);
-            let v = match cache.get(&id) {
-                Some(v) => v.clone(),
+            let cached = self.segments.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+            let v = match cached {
+                Some(v) => v,
                 None => {
-                    let v = Arc::new(SegmentVectors::load(seg)?);
-                    cache.insert(id, v.clone());
-                    v
+                    let v = Arc::new(self.load(seg)?);
+                    self.segments.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(v).clone()
                 }
             };
             out.push((ord, v));
         }
-        cache.retain(|id, _| live.contains(id));
+        self.segments.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| live.contains(id));
         Ok(out)
     }
 
@@ -212,6 +330,7 @@ impl VectorCache {
     /// The mean of the live passage vectors of document `id`, at unit length (None without any).
     pub fn centroid(&self, searcher: &Searcher, id: &str) -> Result<Option<Vec<f32>>> {
         let mut sum = vec![0f32; DIM];
+        let mut row = vec![0i8; DIM];
         let mut n = 0;
         for (ord, v) in self.segments(searcher)? {
             let Ok(parent) = v.parent_ids.binary_search_by(|p| p.as_str().cmp(id)) else { continue };
@@ -220,7 +339,10 @@ impl VectorCache {
                 if v.parents[i] as usize != parent || alive.is_some_and(|a| !a.is_alive(v.docs[i])) {
                     continue;
                 }
-                for (s, q) in sum.iter_mut().zip(&v.data[i * DIM..(i + 1) * DIM]) {
+                if !v.row(i, &mut row) {
+                    continue;
+                }
+                for (s, q) in sum.iter_mut().zip(&row) {
                     *s += *q as f32 * v.scales[i];
                 }
                 n += 1;
@@ -240,8 +362,25 @@ impl VectorCache {
         let mut heap: BinaryHeap<Reverse<(OrdF32, usize, usize)>> = BinaryHeap::new();
         for (si, (ord, v)) in segs.iter().enumerate() {
             let alive = searcher.segment_reader(*ord as u32).alive_bitset();
-            let scores = dot_all(&q, &v.data);
-            for (i, s) in scores.into_iter().enumerate() {
+            // A segment with a graph: its candidates, rescored exactly as the scan scores.
+            let scores: Vec<(usize, i32)> = match &v.graph {
+                Some(g) => {
+                    let keep =
+                        |key: u64| alive.is_none_or(|a| v.docs.get(key as usize).is_some_and(|&d| a.is_alive(d)));
+                    let mut row = vec![0i8; DIM];
+                    let mut dot = [0i32; 1];
+                    let mut found = Vec::new();
+                    for k in g.search(&q, top.min(v.len()), keep) {
+                        if (k as usize) < v.len() && g.vector(k, &mut row) {
+                            dot_rows(&q, &row, &mut dot);
+                            found.push((k as usize, dot[0]));
+                        }
+                    }
+                    found
+                }
+                None => dot_all(&q, &v.data).into_iter().enumerate().collect(),
+            };
+            for (i, s) in scores {
                 if alive.is_some_and(|a| !a.is_alive(v.docs[i])) {
                     continue;
                 }

@@ -54,6 +54,9 @@ pub struct EmbedSummary {
     /// passages were current).
     #[serde(default)]
     pub retagged: usize,
+    /// Nearest-neighbour graphs built for large segments after the phase (see `index::graph`).
+    #[serde(default)]
+    pub graphs_built: usize,
     /// Wall time, milliseconds.
     pub took_ms: u64,
 }
