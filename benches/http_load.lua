@@ -13,10 +13,12 @@ local paths = {
   "/api/search?q=esgoto+condominial",
   "/api/search?q=handwashing+school&filter=%2Fcontext%2Finstitution%2Fschool",
 }
+local mode = os.getenv("MODE")
+local suffix = (mode and mode ~= "") and ("&mode=" .. mode) or ""
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i % #paths) + 1])
+  return wrk.format("GET", paths[(i % #paths) + 1] .. suffix)
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%d duration_s=%.1f rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors_status=%d errors_socket=%d\n",

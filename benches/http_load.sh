@@ -3,6 +3,10 @@
 # for DURATION at CONNECTIONS connections over a mix of searches with and without filters.
 # Reports throughput, p50/p99 latency, errors and the server's peak memory (VmHWM).
 #   benches/http_load.sh [DOCS=20000] [DURATION=60s] [CONNECTIONS=32]
+# WRITES=1: uploads (and a deletion after every fourth) go on through the API during the measured
+# run, one after another; afterwards every acknowledged upload that was not deleted must be found
+# (GET /api/documents/{id} and a search for its own word). MODE=keyword|hybrid|semantic adds
+# &mode= to every search.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCS=${1:-20000}
@@ -21,12 +25,51 @@ if [ ! -f "$WORK/index-$DOCS/meta.json" ]; then
   rm -rf "$WORK/index-$DOCS"
   /usr/bin/time -f "index: %e s wall, %M KB peak" "$BIN" index --index "$WORK/index-$DOCS" "$WORK/corpus-$DOCS" corpus-sample
 fi
-"$BIN" serve --index "$WORK/index-$DOCS" --addr "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
+TOKEN=bench-token-$$
+"$BIN" serve --index "$WORK/index-$DOCS" --addr "127.0.0.1:$PORT" --api-token "$TOKEN" > "$WORK/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.2; done
 echo "documents: $(curl -s "http://127.0.0.1:$PORT/api/health")"
 # Warm up, then measure.
 wrk -t2 -c"$CONNS" -d5s -s benches/http_load.lua "http://127.0.0.1:$PORT" >/dev/null
+export MODE=${MODE:-}
+if [ "${WRITES:-0}" = 1 ]; then
+  rm -rf "$WORK/uploads" && mkdir -p "$WORK/uploads"
+  (
+    i=0
+    while [ ! -f "$WORK/uploads/stop" ]; do
+      i=$((i + 1))
+      f="$WORK/uploads/note-$i.md"
+      printf '# Kiosk note %s\n\nThe kiosk %s closed when its operator left; uploadword%sx was its name.\n' "$i" "$i" "$i" > "$f"
+      t0=$(date +%s%N)
+      code=$(curl -s -o "$WORK/uploads/resp" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -F "file=@$f" "http://127.0.0.1:$PORT/api/documents")
+      echo "$(( ($(date +%s%N) - t0) / 1000000 ))" >> "$WORK/uploads/ms"
+      if [ "$code" = 201 ]; then
+        id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/uploads/resp")
+        if [ $((i % 4)) = 0 ]; then
+          dcode=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/documents/$id")
+          echo "$id $dcode" >> "$WORK/uploads/deleted"
+        else
+          echo "$id uploadword${i}x" >> "$WORK/uploads/acked"
+        fi
+      else
+        echo "$i $code" >> "$WORK/uploads/failed"
+      fi
+    done
+  ) &
+  WRITER=$!
+fi
 wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s benches/http_load.lua "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt" | grep -E "RESULT|Requests/sec|Latency"
+if [ "${WRITES:-0}" = 1 ]; then
+  touch "$WORK/uploads/stop"; wait "$WRITER" || true
+  missing=0
+  while read -r id word; do
+    c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/documents/$id")
+    n=$(curl -s "http://127.0.0.1:$PORT/api/search?q=$word&mode=keyword" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+    { [ "$c" = 200 ] && [ "$n" = 1 ]; } || missing=$((missing + 1))
+  done < "$WORK/uploads/acked"
+  ms=$(sort -n "$WORK/uploads/ms" | awk '{a[NR]=$1} END {print "p50 " a[int(NR*0.5)+1] " ms, p99 " a[int(NR*0.99)+1] " ms"}')
+  echo "uploads: $(wc -l < "$WORK/uploads/acked") kept + $(wc -l < "$WORK/uploads/deleted" 2>/dev/null || echo 0) deleted acknowledged, $(wc -l < "$WORK/uploads/failed" 2>/dev/null || echo 0) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
+fi
 echo "server peak memory: $(grep VmHWM /proc/$PID/status)"

@@ -16,6 +16,8 @@ shift
 cd "$(dirname "$0")/.."
 WORK=${WORK:-target/scale-vectors}
 mkdir -p "$WORK"
+# Graphs for every segment of 20,000 passages or more (the default keeps them for segments of 1M+).
+export WASH_LESSONS_GRAPH_MIN=${GRAPH_MIN:-20000}
 cargo build --release --quiet --example scale_vectors
 for N in "${@:-1000000}"; do
   /usr/bin/time -f '{"wall_s": %e, "peak_rss_mb": %M}' -o "$WORK/time-$N.json" \

@@ -129,24 +129,31 @@ impl SegmentVectors {
         };
         let (Some(blobs), Some(parents)) = (ff.bytes("passage")?, ff.str("passage_of")?) else { return Ok(out) };
         let bad = |e: std::io::Error| Error::Index(format!("cannot read passage vectors: {e}"));
-        let mut values: Vec<Vec<u8>> = Vec::with_capacity(blobs.num_terms());
+        // The distinct values in order, kept compact: where the passage is and its scale, and
+        // its row only when the rows are wanted (a segment with a graph reads none into RAM).
+        let mut places: Vec<Option<(Place, f32)>> = Vec::with_capacity(blobs.num_terms());
+        let mut rows_by_value: Vec<i8> = Vec::new();
         let mut stream = blobs.dictionary().stream().map_err(bad)?;
         while stream.advance() {
-            values.push(stream.key().to_vec());
+            let blob = decode(stream.key()).filter(|b| b.vector.len() == DIM);
+            places.push(blob.as_ref().map(|b| ((b.page, b.start, b.end), b.scale)));
+            if rows {
+                match &blob {
+                    Some(b) => rows_by_value.extend_from_slice(&b.vector),
+                    None => rows_by_value.extend_from_slice(&[0; DIM]),
+                }
+            }
         }
         out.parent_ids = super::column_terms(&parents)?;
         for doc in 0..seg.max_doc() {
             let (Some(b), Some(p)) = (blobs.term_ords(doc).next(), parents.term_ords(doc).next()) else { continue };
-            let Some(blob) = values.get(b as usize).and_then(|v| decode(v)) else { continue };
-            if blob.vector.len() != DIM {
-                continue;
-            }
+            let Some(Some((place, scale))) = places.get(b as usize) else { continue };
             out.docs.push(doc);
             out.parents.push(p as u32);
-            out.places.push((blob.page, blob.start, blob.end));
-            out.scales.push(blob.scale);
+            out.places.push(*place);
+            out.scales.push(*scale);
             if rows {
-                out.data.extend_from_slice(&blob.vector);
+                out.data.extend_from_slice(&rows_by_value[b as usize * DIM..(b as usize + 1) * DIM]);
             }
         }
         Ok(out)
@@ -218,6 +225,9 @@ pub struct GraphStore {
 }
 
 type Segments = Arc<Mutex<HashMap<SegmentId, Arc<SegmentVectors>>>>;
+
+/// Page, start and end of a passage.
+type Place = (u32, u32, u32);
 
 /// Vectors of the segments of the searchers seen, by segment id.
 #[derive(Default)]
@@ -566,8 +576,9 @@ mod tests {
     #[test]
     fn int8_dot_products_match_float_cosines_and_every_variant_agrees() {
         let mk = |seed: u32| -> Vec<f32> {
-            let v: Vec<f32> =
-                (0..DIM).map(|i| (((i as u32 * 2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect();
+            let v: Vec<f32> = (0..DIM)
+                .map(|i| ((((i as u32).wrapping_mul(2654435761)) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+                .collect();
             let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.iter().map(|x| x / n).collect()
         };
