@@ -21,6 +21,14 @@ fn the_installed_model_reproduces_the_reference_and_damage_is_refused() {
     let out = run_with_model(&["model", "verify", "--model", s(&model_path)], &model_path);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
+    // Its speed beside this machine's limit: measured, positive, and not above the limit by
+    // more than the counting's few per cent.
+    let out = run_with_model(&["model", "speed", "--model", s(&model_path), "--json"], &model_path);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let speed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let share = speed["share_of_limit"].as_f64().unwrap();
+    assert!(speed["passages_per_s"].as_f64().unwrap() > 0.0 && share > 0.0 && share < 1.5, "{speed}");
+    assert!(speed["tokens_per_passage"].as_f64().unwrap() > 40.0, "{speed}");
 
     let model = Model::load(&model_path).unwrap();
     let v = install::verify(&model);

@@ -25,6 +25,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
     },
+    /// How fast the encoder embeds passages here, beside the fastest this machine allows: the
+    /// network's FLOPs per passage over the measured matrix-product throughput of all cores.
+    Speed {
+        /// The model file (default as for install).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// Passages to embed, one per line (default: the model's 24 reference texts, joined
+        /// into passages of about 65 words).
+        #[arg(long, value_name = "FILE")]
+        passages: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check an installed model against the reference vectors.
     Verify {
         /// The model file (default as for install).
@@ -54,6 +68,7 @@ pub fn run(a: Args) -> i32 {
                 Err(e) => fatal(e),
             }
         }
+        Command::Speed { model, passages, json } => speed(model, passages, json),
         Command::Verify { model } => {
             let path = model.unwrap_or_else(model::configured_path);
             let m = match model::Model::load(&path) {
@@ -76,4 +91,63 @@ pub fn run(a: Args) -> i32 {
             }
         }
     }
+}
+
+fn speed(model: Option<PathBuf>, passages: Option<PathBuf>, json: bool) -> i32 {
+    let path = model.unwrap_or_else(model::configured_path);
+    let m = match model::Model::load(&path) {
+        Ok(m) => m,
+        Err(e) => return fatal(e),
+    };
+    let texts: Vec<String> = match passages {
+        Some(f) => match std::fs::read_to_string(&f) {
+            Ok(t) => t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            Err(e) => return fatal(format!("cannot read {}: {e}", f.display())),
+        },
+        None => {
+            let words: Vec<String> =
+                install::reference_texts().join(" ").split_whitespace().map(str::to_string).collect();
+            words.chunks(65).map(|c| c.join(" ")).collect()
+        }
+    };
+    if texts.is_empty() {
+        return fatal("no passages to embed");
+    }
+    // Enough passages for a few seconds of work, the same each time.
+    let batch: Vec<&str> = texts.iter().cycle().take(texts.len().max(2000)).map(String::as_str).collect();
+    let tokens: usize = batch.iter().map(|t| m.tokenize(t).len()).sum();
+    m.embed(&batch[..batch.len().min(64)]);
+    let start = std::time::Instant::now();
+    let out = m.embed(&batch);
+    let secs = start.elapsed().as_secs_f64();
+    std::hint::black_box(&out);
+    let rate = batch.len() as f64 / secs;
+    let per_passage = tokens as f64 / batch.len() as f64;
+    let flops: f64 =
+        batch.iter().map(|t| crate::model::network::flops(m.tokenize(t).len())).sum::<f64>() / batch.len() as f64;
+    let gflops = crate::model::network::gemm_gflops(2.0);
+    let limit = gflops * 1e9 / flops;
+    let achieved = rate * flops / 1e9;
+    if json {
+        super::print_json(&serde_json::json!({
+            "passages": batch.len(), "tokens_per_passage": per_passage, "mflop_per_passage": flops / 1e6,
+            "passages_per_s": rate, "gflops_achieved": achieved, "gemm_gflops": gflops,
+            "limit_passages_per_s": limit, "share_of_limit": rate / limit,
+        }));
+    } else {
+        println!(
+            "{:.0} passages/s measured ({} passages of {:.0} tokens, {:.0} MFLOP each: {:.1} GFLOP/s); \
+             limit {:.0} passages/s (matrix products at {:.1} GFLOP/s on {} threads): {:.0}% of it",
+            rate,
+            batch.len(),
+            per_passage,
+            flops / 1e6,
+            achieved,
+            limit,
+            gflops,
+            rayon::current_num_threads(),
+            100.0 * rate / limit
+        );
+    }
+    exit::OK
 }

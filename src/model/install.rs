@@ -58,6 +58,11 @@ impl Verification {
     }
 }
 
+/// The reference texts (24, in several languages and lengths).
+pub fn reference_texts() -> Vec<String> {
+    reference().into_iter().map(|c| c.text).collect()
+}
+
 /// Compares a model with the reference cases (all texts embedded in one batched call, as
 /// indexing does).
 pub fn verify(model: &Model) -> Verification {

@@ -282,6 +282,41 @@ impl Network {
     }
 }
 
+/// Floating-point operations (a multiply-add counts two) of one sentence of `tokens` tokens:
+/// per token, the projection to the three branches and each branch's two convolutions; per
+/// sentence, the projection of the pooled features and the feed-forward stack. Layer norms,
+/// activations and the embedding lookup are left out (a few per cent).
+pub fn flops(tokens: usize) -> f64 {
+    let per_token = EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| 2 * n * CNN * CNN).sum::<usize>();
+    let per_sentence = FEAT * DIM + 2 * DIM * HIDDEN + HIDDEN * HIDDEN + 2 * HIDDEN * DIM + DIM * DIM;
+    2.0 * (tokens * per_token + per_sentence) as f64
+}
+
+/// The matrix-product throughput of this machine, in GFLOP/s: products of the network's
+/// per-token shape (512 tokens x 768 by 768 x 256, as the convolutions run) on every core at
+/// once, for about `secs` seconds, through the same GEMM as the network.
+pub fn gemm_gflops(secs: f64) -> f64 {
+    use rayon::prelude::*;
+    let (m, k, n) = (512, 3 * CNN, CNN);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.01).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.01).collect();
+    let threads = rayon::current_num_threads().max(1);
+    let start = std::time::Instant::now();
+    let mut rounds = 0usize;
+    while start.elapsed().as_secs_f64() < secs || rounds == 0 {
+        (0..threads).into_par_iter().for_each(|_| {
+            let mut c = vec![0f32; m * n];
+            for _ in 0..8 {
+                gemm(&a, m, k, &b, n, &mut c, 0.0);
+            }
+            std::hint::black_box(&c);
+        });
+        rounds += 1;
+    }
+    let ops = 2.0 * (m * k * n) as f64 * 8.0 * threads as f64 * rounds as f64;
+    ops / start.elapsed().as_secs_f64() / 1e9
+}
+
 /// Four 6-bit values from three bytes (little end first).
 #[inline]
 pub fn unpack6(b: &[u8]) -> [u8; 4] {
@@ -430,6 +465,18 @@ fn small_gemm_portable(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flops_count_every_product_of_the_network() {
+        // Per token: 512x768 projection, convolutions of 2, 3 and 5 windows (two each) 256 wide.
+        let per_token = 2.0 * (512.0 * 768.0 + 2.0 * (2.0 + 3.0 + 5.0) * 256.0 * 256.0);
+        assert_eq!(flops(11) - flops(10), per_token);
+        // Per sentence: 1280x512, the feed-forward stack's six products.
+        let per_sentence =
+            2.0 * (1280.0 * 512.0 + 2.0 * 512.0 * 320.0 + 320.0 * 320.0 + 2.0 * 320.0 * 512.0 + 512.0 * 512.0);
+        assert_eq!(flops(0), per_sentence);
+        assert!(gemm_gflops(0.05) > 0.1);
+    }
 
     #[test]
     fn the_small_product_agrees_with_the_packed_one() {
