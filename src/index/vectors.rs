@@ -259,7 +259,7 @@ impl VectorCache {
     }
 
     /// A segment's vectors: through its graph when there is a whole one, else its rows in
-    /// memory (and, for a large segment of a writer, a graph built in the background).
+    /// memory (a writer then builds the missing graph in the background: see `segments`).
     fn load(&self, seg: &tantivy::SegmentReader) -> Result<SegmentVectors> {
         let Some(store) = self.store.get() else { return SegmentVectors::load(seg, true) };
         let path = super::graph::path(&store.dir, seg.segment_id());
@@ -270,11 +270,12 @@ impl VectorCache {
             }
             tracing::warn!(path = %path.display(), "passage graph unreadable; scanning that segment exactly");
         }
-        let v = SegmentVectors::load(seg, true)?;
-        if store.build && v.len() >= store.min_passages.max(1) {
-            self.build_in_background(seg.segment_id(), path);
-        }
-        Ok(v)
+        SegmentVectors::load(seg, true)
+    }
+
+    /// Whether segment vectors `v` should get a graph built by this process.
+    fn wants_graph(&self, v: &SegmentVectors) -> bool {
+        self.store.get().is_some_and(|s| s.build && v.graph.is_none() && v.len() >= s.min_passages.max(1))
     }
 
     /// Builds the graph of segment `id` in another thread; once it is written, the segment is
@@ -316,7 +317,12 @@ impl VectorCache {
                 Some(v) => v,
                 None => {
                     let v = Arc::new(self.load(seg)?);
-                    self.segments.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(v).clone()
+                    let v = self.segments.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(v).clone();
+                    // Only once the segment is in the cache: the builder swaps it for the graph.
+                    if let Some(store) = self.store.get().filter(|_| self.wants_graph(&v)) {
+                        self.build_in_background(id, super::graph::path(&store.dir, id));
+                    }
+                    v
                 }
             };
             out.push((ord, v));
