@@ -73,3 +73,8 @@ if [ "${WRITES:-0}" = 1 ]; then
   echo "uploads: $(wc -l < "$WORK/uploads/acked") kept + $(wc -l < "$WORK/uploads/deleted" 2>/dev/null || echo 0) deleted acknowledged, $(wc -l < "$WORK/uploads/failed" 2>/dev/null || echo 0) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
 fi
 echo "server peak memory: $(grep VmHWM /proc/$PID/status)"
+# A non-2xx answer is a failure of the run, not a footnote.
+if ! grep -q "errors_status=0 errors_socket=0" "$WORK/wrk.txt"; then
+  echo "FAILED: the server answered some requests with an error status (see $WORK/serve.log)" >&2
+  exit 1
+fi

@@ -171,8 +171,11 @@ impl tantivy::query::Bm25StatisticsProvider for DocumentStatistics<'_> {
     fn total_num_docs(&self) -> tantivy::Result<u64> {
         Ok(self.documents.max(1))
     }
+    /// Capped at the live documents: the term dictionary still counts deleted documents until
+    /// their segment is merged, and a frequency above the total panics in tantivy's IDF (a 500
+    /// for a common word once enough documents were replaced or deleted).
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        tantivy::query::Bm25StatisticsProvider::doc_freq(self.searcher, term)
+        Ok(tantivy::query::Bm25StatisticsProvider::doc_freq(self.searcher, term)?.min(self.documents.max(1)))
     }
 }
 
@@ -607,5 +610,37 @@ mod tests {
         WashIndex::open_or_create(dir.path()).unwrap();
         assert!(dir.path().join("meta.json").is_file());
         WashIndex::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn deleted_documents_never_push_a_frequency_above_the_live_count() {
+        use tantivy::query::{Bm25StatisticsProvider, QueryParser};
+        let dir = tempfile::tempdir().unwrap();
+        let idx = WashIndex::open_or_create(dir.path()).unwrap();
+        let body = idx.fields.bodies.iter().find(|(l, _)| l == "en").unwrap().1;
+        let mut w: IndexWriter = idx.index.writer_with_num_threads(1, 15 << 20).unwrap();
+        w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        // Five versions of one document in one segment, each replacing the last: four deleted,
+        // one live (a segment left with no live document would be dropped whole).
+        for v in 0..5 {
+            w.delete_term(idx.id_term("a"));
+            let mut d = TantivyDocument::new();
+            d.add_text(idx.fields.id, "a");
+            d.add_text(body, format!("the handpump broke, version {v}"));
+            w.add_document(d).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = idx.reader(false).unwrap().searcher();
+        let stats = DocumentStatistics::new(&searcher).unwrap();
+        let term = Term::from_field_text(body, "handpump");
+        assert_eq!(stats.documents(), 1);
+        assert!(searcher.doc_freq(&term).unwrap() > 1, "the dictionary still counts the deleted versions");
+        assert!(stats.doc_freq(&term).unwrap() <= stats.total_num_docs().unwrap());
+        // Scoring with these statistics (tantivy asserts frequency <= total in its IDF).
+        let q = QueryParser::for_index(&idx.index, vec![body]).parse_query("\"handpump broke\" handpump").unwrap();
+        let top = searcher
+            .search_with_statistics_provider(&q, &tantivy::collector::TopDocs::with_limit(5).order_by_score(), &stats)
+            .unwrap();
+        assert_eq!(top.len(), 1);
     }
 }
