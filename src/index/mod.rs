@@ -159,9 +159,38 @@ impl<'a> DocumentStatistics<'a> {
     }
 }
 
-/// Live documents of `searcher`, passage documents not counted.
+/// Live documents of `searcher`, passage documents not counted. A segment never changes but
+/// for its deletions, so its count is kept by (segment, deleted documents): counting every
+/// document of the index on each request cost 4% of a search under load.
 fn count_documents(searcher: &tantivy::Searcher) -> tantivy::Result<u64> {
-    Ok(searcher.search(&documents_query(), &tantivy::collector::Count)? as u64)
+    use tantivy::query::{EnableScoring, Query};
+    use std::collections::HashMap;
+    static COUNTS: std::sync::Mutex<Option<HashMap<(tantivy::index::SegmentId, u32), u64>>> =
+        std::sync::Mutex::new(None);
+    let mut total = 0;
+    let mut weight = None;
+    for seg in searcher.segment_readers() {
+        let key = (seg.segment_id(), seg.num_deleted_docs());
+        let known = COUNTS.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|m| m.get(&key).copied());
+        let n = match known {
+            Some(n) => n,
+            None => {
+                if weight.is_none() {
+                    weight = Some(documents_query().weight(EnableScoring::disabled_from_searcher(searcher))?);
+                }
+                let n = weight.as_ref().expect("set just above").count(seg)? as u64;
+                let mut counts = COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+                let m = counts.get_or_insert_with(HashMap::new);
+                if m.len() >= 4096 {
+                    m.clear();
+                }
+                m.insert(key, n);
+                n
+            }
+        };
+        total += n;
+    }
+    Ok(total)
 }
 
 impl tantivy::query::Bm25StatisticsProvider for DocumentStatistics<'_> {

@@ -71,7 +71,7 @@ pub fn search(
             },
         );
         let (sdocs, kw) = (sdocs?, kw?);
-        let mut lookup = hybrid::DocLookup::new(&searcher);
+        let lookup = hybrid::DocLookup::new(&searcher, sem)?;
         let keyword_list: Vec<(String, DocAddress, f32)> = kw
             .as_ref()
             .map(|k| k.found.1.iter().filter_map(|(s, a)| Some((lookup.id(*a)?, *a, *s))).collect())

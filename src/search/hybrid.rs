@@ -220,43 +220,58 @@ pub(crate) fn semantic_docs(
         .collect())
 }
 
-/// Document id -> document number, per segment (segments never change), so that the documents
-/// of the nearest passages are found by hash lookups rather than a term query per request.
+/// Document id <-> document number, per segment (segments never change), so that the documents
+/// of the nearest passages are found by hash lookups rather than a term query per request, and
+/// the ids of the keyword side's documents without decompressing the id column's dictionary.
 #[derive(Default)]
-struct IdCache {
-    segments: Mutex<HashMap<SegmentId, Arc<HashMap<String, DocId>>>>,
+pub(crate) struct IdCache {
+    segments: Mutex<HashMap<SegmentId, Arc<SegmentIds>>>,
+}
+
+/// The ids of one segment.
+struct SegmentIds {
+    by_id: HashMap<Arc<str>, DocId>,
+    /// Document numbers in order (passage documents have no id and are not listed), and the id
+    /// of each: a search among documents rather than a slot for every passage.
+    docs: Vec<DocId>,
+    names: Vec<Arc<str>>,
 }
 
 impl IdCache {
+    /// The ids of every segment of `searcher`, by segment ordinal; segments gone are forgotten.
+    fn segments(&self, searcher: &Searcher) -> Result<Vec<Arc<SegmentIds>>> {
+        let mut cache = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let live: HashSet<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
+        cache.retain(|id, _| live.contains(id));
+        let mut out = Vec::with_capacity(live.len());
+        for seg in searcher.segment_readers() {
+            let ids = match cache.get(&seg.segment_id()) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = Arc::new(segment_ids(seg)?);
+                    cache.insert(seg.segment_id(), m.clone());
+                    m
+                }
+            };
+            out.push(ids);
+        }
+        Ok(out)
+    }
+
     /// The live documents of `ids`, by id.
     fn resolve<'a>(
         &self,
         searcher: &Searcher,
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<HashMap<String, DocAddress>> {
-        let mut maps = Vec::new();
-        {
-            let mut cache = self.segments.lock().unwrap_or_else(|e| e.into_inner());
-            let live: HashSet<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
-            cache.retain(|id, _| live.contains(id));
-            for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-                let map = match cache.get(&seg.segment_id()) {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = Arc::new(segment_ids(seg)?);
-                        cache.insert(seg.segment_id(), m.clone());
-                        m
-                    }
-                };
-                maps.push((ord as u32, map, seg.alive_bitset().cloned()));
-            }
-        }
+        let segs = self.segments(searcher)?;
+        let alive: Vec<_> = searcher.segment_readers().iter().map(|s| s.alive_bitset().cloned()).collect();
         let mut out = HashMap::new();
         for id in ids {
-            for (ord, map, alive) in &maps {
-                if let Some(&doc) = map.get(id) {
+            for (ord, (map, alive)) in segs.iter().zip(&alive).enumerate() {
+                if let Some(&doc) = map.by_id.get(id) {
                     if alive.as_ref().is_none_or(|a| a.is_alive(doc)) {
-                        out.insert(id.to_string(), DocAddress::new(*ord, doc));
+                        out.insert(id.to_string(), DocAddress::new(ord as u32, doc));
                         break;
                     }
                 }
@@ -266,16 +281,20 @@ impl IdCache {
     }
 }
 
-fn segment_ids(seg: &SegmentReader) -> Result<HashMap<String, DocId>> {
-    let Some(col) = seg.fast_fields().str("id")? else { return Ok(HashMap::new()) };
-    let terms = crate::index::column_terms(&col)?;
-    let mut out = HashMap::with_capacity(terms.len());
+fn segment_ids(seg: &SegmentReader) -> Result<SegmentIds> {
+    let mut ids = SegmentIds { by_id: HashMap::new(), docs: Vec::new(), names: Vec::new() };
+    let Some(col) = seg.fast_fields().str("id")? else { return Ok(ids) };
+    let terms: Vec<Arc<str>> = crate::index::column_terms(&col)?.into_iter().map(Arc::from).collect();
+    ids.by_id.reserve(terms.len());
     for doc in 0..seg.max_doc() {
         if let Some(ord) = col.term_ords(doc).next() {
-            out.insert(terms[ord as usize].clone(), doc);
+            let id = terms[ord as usize].clone();
+            ids.by_id.insert(id.clone(), doc);
+            ids.docs.push(doc);
+            ids.names.push(id);
         }
     }
-    Ok(out)
+    Ok(ids)
 }
 
 /// A query matching the documents at the given addresses: the documents found by meaning, for
@@ -336,29 +355,22 @@ impl Weight for AddressSet {
     }
 }
 
-/// Ids of documents, from their fast field, with each segment's column opened once per request
-/// (opening a column per document cost milliseconds per query).
-pub(crate) struct DocLookup<'a> {
-    searcher: &'a Searcher,
-    columns: HashMap<u32, Option<tantivy::columnar::StrColumn>>,
+/// Ids of documents, from the semantic side's cache of each segment's ids (reading the id
+/// column per document decompressed a dictionary block each time: 8% of a hybrid request).
+pub(crate) struct DocLookup {
+    segments: Vec<Arc<SegmentIds>>,
 }
 
-impl<'a> DocLookup<'a> {
-    pub(crate) fn new(searcher: &'a Searcher) -> Self {
-        DocLookup { searcher, columns: HashMap::new() }
-    }
-
-    fn column(&mut self, seg: u32) -> &Option<tantivy::columnar::StrColumn> {
-        let searcher = self.searcher;
-        self.columns.entry(seg).or_insert_with(|| searcher.segment_reader(seg).fast_fields().str("id").ok().flatten())
+impl DocLookup {
+    pub(crate) fn new(searcher: &Searcher, sem: &Semantic) -> Result<Self> {
+        Ok(DocLookup { segments: sem.ids.segments(searcher)? })
     }
 
     /// The id of a document.
-    pub(crate) fn id(&mut self, addr: DocAddress) -> Option<String> {
-        let col = self.column(addr.segment_ord).as_ref()?;
-        let ord = col.term_ords(addr.doc_id).next()?;
-        let mut out = String::new();
-        col.ord_to_str(ord, &mut out).ok()?.then_some(out)
+    pub(crate) fn id(&self, addr: DocAddress) -> Option<String> {
+        let seg = self.segments.get(addr.segment_ord as usize)?;
+        let at = seg.docs.binary_search(&addr.doc_id).ok()?;
+        Some(seg.names[at].to_string())
     }
 }
 

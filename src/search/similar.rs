@@ -69,7 +69,7 @@ pub fn similar(
             let deep = SearchRequest { offset: 0, limit: (req.offset + req.limit).max(KEYWORD_DEPTH), ..plain.clone() };
             let (_, kw_top, _) = execute(&searcher, &stats, &deep, &*query, &filters, &filter_paths)?;
             let keyword_list: Vec<(String, DocAddress, f32)> = {
-                let mut lookup = hybrid::DocLookup::new(&searcher);
+                let lookup = hybrid::DocLookup::new(&searcher, sem)?;
                 kw_top.iter().filter_map(|(s, a)| Some((lookup.id(*a)?, *a, *s))).collect()
             };
             // Shared vocabulary and facets, and closeness in meaning, weigh the same.
