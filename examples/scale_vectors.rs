@@ -146,6 +146,7 @@ fn main() {
     let rss_ann = rss_mb();
     drop(ann);
     let exact = VectorCache::default();
+    exact.scan_exactly();
     let t = Instant::now();
     exact.segments(&searcher).unwrap();
     let load_exact_s = t.elapsed().as_secs_f64();

@@ -194,28 +194,8 @@ pub fn sync(index_dir: &Path, searcher: &Searcher, min: usize) -> Result<SyncSta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::vectors::{self, GraphStore, PassageBlob, VectorCache};
+    use crate::index::vectors::{self, clustered as vectors, GraphStore, PassageBlob, VectorCache};
     use crate::index::WashIndex;
-
-    /// Unit vectors around a few centres, as real passages cluster by topic.
-    fn vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 20_000) as f32 / 10_000.0 - 1.0
-        };
-        let centres: Vec<Vec<f32>> = (0..24).map(|_| (0..DIM).map(|_| next()).collect()).collect();
-        (0..n)
-            .map(|i| {
-                let c = &centres[i % centres.len()];
-                let v: Vec<f32> = c.iter().map(|a| a + 0.8 * next()).collect();
-                let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-                v.into_iter().map(|a| a / norm).collect()
-            })
-            .collect()
-    }
 
     fn store(dir: &Path, build: bool) -> GraphStore {
         GraphStore { dir: dir.to_path_buf(), build, min_passages: 1000 }

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 pub mod corrections;
 pub mod export;
 pub mod graph;
+pub(crate) mod signs;
 pub mod vectors;
 
 /// Bumped when the schema changes; an index of another version must be rebuilt.
@@ -163,8 +164,8 @@ impl<'a> DocumentStatistics<'a> {
 /// for its deletions, so its count is kept by (segment, deleted documents): counting every
 /// document of the index on each request cost 4% of a search under load.
 fn count_documents(searcher: &tantivy::Searcher) -> tantivy::Result<u64> {
-    use tantivy::query::{EnableScoring, Query};
     use std::collections::HashMap;
+    use tantivy::query::{EnableScoring, Query};
     static COUNTS: std::sync::Mutex<Option<HashMap<(tantivy::index::SegmentId, u32), u64>>> =
         std::sync::Mutex::new(None);
     let mut total = 0;

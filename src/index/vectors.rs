@@ -16,8 +16,7 @@
 //! segment id (segments never change), and scanned with an integer dot product that the
 //! compiler vectorises (AVX2 or AVX-512 when the CPU has them).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -112,6 +111,8 @@ pub struct SegmentVectors {
     data: Vec<i8>,
     /// Its HNSW graph, which holds the rows, memory-mapped.
     graph: Option<super::graph::Graph>,
+    /// The one-bit sketch of the rows, when they are in memory.
+    signs: Option<super::signs::Signs>,
 }
 
 impl SegmentVectors {
@@ -126,6 +127,7 @@ impl SegmentVectors {
             scales: Vec::new(),
             data: Vec::new(),
             graph: None,
+            signs: None,
         };
         let (Some(blobs), Some(parents)) = (ff.bytes("passage")?, ff.str("passage_of")?) else { return Ok(out) };
         let bad = |e: std::io::Error| Error::Index(format!("cannot read passage vectors: {e}"));
@@ -155,6 +157,9 @@ impl SegmentVectors {
             if rows {
                 out.data.extend_from_slice(&rows_by_value[b as usize * DIM..(b as usize + 1) * DIM]);
             }
+        }
+        if rows {
+            out.signs = Some(super::signs::Signs::new(&out.data, &out.scales));
         }
         Ok(out)
     }
@@ -188,6 +193,7 @@ impl SegmentVectors {
             scales: self.scales.clone(),
             data: Vec::new(),
             graph: Some(graph),
+            signs: None,
         }
     }
 
@@ -233,6 +239,9 @@ type Place = (u32, u32, u32);
 #[derive(Default)]
 pub struct VectorCache {
     segments: Segments,
+    /// When the scan starts from the sketches: scanned rows from which it does (0: never),
+    /// and the fewest rows rescored; unset: `SKETCH_MIN_ROWS`, `SKETCH_MIN_CANDIDATES`.
+    sketch: OnceLock<(usize, usize)>,
     store: OnceLock<GraphStore>,
     building: Arc<Mutex<std::collections::HashSet<SegmentId>>>,
 }
@@ -253,6 +262,28 @@ pub struct PassageMatch {
 }
 
 impl VectorCache {
+    /// Scores every row exactly, without a first pass over the sketches: the reference against
+    /// which the first pass is measured (also set by `WASH_LESSONS_EXACT_SCAN=1`).
+    pub fn scan_exactly(&self) {
+        self.sketch_from(0, 0);
+    }
+
+    /// Starts the scan from the sketches once `rows` rows are scanned (0: never), rescoring at
+    /// least `min_candidates` rows exactly (once; later calls are ignored).
+    pub fn sketch_from(&self, rows: usize, min_candidates: usize) {
+        let _ = self.sketch.set((rows, min_candidates));
+    }
+
+    fn sketch_policy(&self) -> (usize, usize) {
+        static ENV: OnceLock<bool> = OnceLock::new();
+        let exact = *ENV.get_or_init(|| std::env::var("WASH_LESSONS_EXACT_SCAN").is_ok_and(|v| v == "1"));
+        match self.sketch.get() {
+            Some(&p) => p,
+            None if exact => (0, 0),
+            None => (SKETCH_MIN_ROWS, SKETCH_MIN_CANDIDATES),
+        }
+    }
+
     /// Searches large segments through the graphs in `store` (once; later calls are ignored).
     pub fn use_graphs(&self, store: GraphStore) {
         let _ = self.store.set(store);
@@ -372,49 +403,85 @@ impl VectorCache {
     }
 
     /// The `top` live passages nearest to the unit vector `query`, best first.
+    ///
+    /// Segments with a graph give its candidates; the others are scanned. Once the scanned rows
+    /// are many (`SKETCH_MIN_ROWS`), the scan reads their one-bit sketches first and scores
+    /// exactly only the rows of the best `SKETCH_CANDIDATES` x `top` estimates; every score
+    /// returned is the exact int8 one either way.
     pub fn nearest(&self, searcher: &Searcher, query: &[f32], top: usize) -> Result<Vec<PassageMatch>> {
         let (q, qscale) = quantize(query);
         let segs = self.segments(searcher)?;
-        let mut heap: BinaryHeap<Reverse<(OrdF32, usize, usize)>> = BinaryHeap::new();
+        let alive = |ord: usize| searcher.segment_reader(ord as u32).alive_bitset();
+        let live = |v: &SegmentVectors, a: Option<&tantivy::fastfield::AliveBitSet>, i: usize| {
+            a.is_none_or(|a| a.is_alive(v.docs[i]))
+        };
+        let scanned: usize = segs.iter().filter(|(_, v)| v.graph.is_none()).map(|(_, v)| v.len()).sum();
+        let (min_rows, min_candidates) = self.sketch_policy();
+        let sketch =
+            min_rows > 0 && scanned >= min_rows && segs.iter().all(|(_, v)| v.graph.is_some() || v.signs.is_some());
+        // (score, segment, row)
+        let mut scored: Vec<(f32, u32, u32)> = Vec::new();
+        let mut dot = [0i32; 1];
         for (si, (ord, v)) in segs.iter().enumerate() {
-            let alive = searcher.segment_reader(*ord as u32).alive_bitset();
-            // A segment with a graph: its candidates, rescored exactly as the scan scores.
-            let scores: Vec<(usize, i32)> = match &v.graph {
+            let a = alive(*ord);
+            match &v.graph {
+                // A segment with a graph: its candidates, rescored exactly as the scan scores.
                 Some(g) => {
-                    let keep =
-                        |key: u64| alive.is_none_or(|a| v.docs.get(key as usize).is_some_and(|&d| a.is_alive(d)));
+                    let keep = |key: u64| a.is_none_or(|a| v.docs.get(key as usize).is_some_and(|&d| a.is_alive(d)));
                     let mut row = vec![0i8; DIM];
-                    let mut dot = [0i32; 1];
-                    let mut found = Vec::new();
                     for k in g.search(&q, top.min(v.len()), keep) {
-                        if (k as usize) < v.len() && g.vector(k, &mut row) {
+                        let i = k as usize;
+                        if i < v.len() && g.vector(k, &mut row) && live(v, a, i) {
                             dot_rows(&q, &row, &mut dot);
-                            found.push((k as usize, dot[0]));
+                            scored.push((dot[0] as f32 * qscale * v.scales[i], si as u32, i as u32));
                         }
                     }
-                    found
                 }
-                None => dot_all(&q, &v.data).into_iter().enumerate().collect(),
-            };
-            for (i, s) in scores {
-                if alive.is_some_and(|a| !a.is_alive(v.docs[i])) {
-                    continue;
-                }
-                let score = s as f32 * qscale * v.scales[i];
-                if heap.len() < top {
-                    heap.push(Reverse((OrdF32(score), si, i)));
-                } else if heap.peek().is_some_and(|Reverse((m, _, _))| score > m.0) {
-                    heap.pop();
-                    heap.push(Reverse((OrdF32(score), si, i)));
+                None if sketch => {}
+                None => {
+                    for (i, d) in dot_all(&q, &v.data).into_iter().enumerate() {
+                        if live(v, a, i) {
+                            scored.push((d as f32 * qscale * v.scales[i], si as u32, i as u32));
+                        }
+                    }
                 }
             }
         }
-        let mut out: Vec<PassageMatch> = heap
+        if sketch {
+            let want = top.saturating_mul(SKETCH_CANDIDATES).max(min_candidates);
+            // The best estimates, kept to at most twice `want` with the floor they set.
+            let mut cands: Vec<(f32, u32, u32)> = Vec::with_capacity(2 * want);
+            let mut floor = f32::NEG_INFINITY;
+            for (si, (ord, v)) in segs.iter().enumerate() {
+                let (Some(signs), None) = (&v.signs, &v.graph) else { continue };
+                let a = alive(*ord);
+                signs.estimate(&q, qscale, |i, e| {
+                    if e > floor && live(v, a, i) {
+                        cands.push((e, si as u32, i as u32));
+                        if cands.len() >= 2 * want {
+                            keep_best(&mut cands, want);
+                            floor = cands.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                        }
+                    }
+                });
+            }
+            keep_best(&mut cands, want);
+            // Row order: the rows are read from memory in ascending addresses.
+            cands.sort_unstable_by_key(|&(_, si, i)| (si, i));
+            for (_, si, i) in cands {
+                let v = &segs[si as usize].1;
+                let i = i as usize;
+                dot_rows(&q, &v.data[i * DIM..(i + 1) * DIM], &mut dot);
+                scored.push((dot[0] as f32 * qscale * v.scales[i], si, i as u32));
+            }
+        }
+        keep_best(&mut scored, top);
+        let mut out: Vec<PassageMatch> = scored
             .into_iter()
-            .map(|Reverse((s, si, i))| {
-                let v = &segs[si].1;
-                let (page, start, end) = v.places[i];
-                PassageMatch { parent: v.parent_ids[v.parents[i] as usize].clone(), page, start, end, score: s.0 }
+            .map(|(score, si, i)| {
+                let v = &segs[si as usize].1;
+                let (page, start, end) = v.places[i as usize];
+                PassageMatch { parent: v.parent_ids[v.parents[i as usize] as usize].clone(), page, start, end, score }
             })
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.parent.cmp(&b.parent)));
@@ -422,17 +489,20 @@ impl VectorCache {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct OrdF32(f32);
-impl Eq for OrdF32 {}
-impl PartialOrd for OrdF32 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for OrdF32 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+/// Rows scanned (outside graphs) from which the scan starts with the sketches.
+const SKETCH_MIN_ROWS: usize = 50_000;
+/// Rows scored exactly per row asked for, after the sketches...
+const SKETCH_CANDIDATES: usize = 4;
+/// ...and at least this many.
+const SKETCH_MIN_CANDIDATES: usize = 4_096;
+
+/// Keeps the `n` best-scored entries (in no order).
+fn keep_best(v: &mut Vec<(f32, u32, u32)>, n: usize) {
+    if v.len() > n {
+        if n > 0 {
+            v.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+        }
+        v.truncate(n);
     }
 }
 
@@ -559,6 +629,27 @@ pub fn dot_rows_portable(q: &[i8], data: &[i8], out: &mut [i32]) {
     }
 }
 
+/// Unit vectors around a few centres, as real passages cluster by topic (for tests).
+#[cfg(test)]
+pub(crate) fn clustered(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 20_000) as f32 / 10_000.0 - 1.0
+    };
+    let centres: Vec<Vec<f32>> = (0..24).map(|_| (0..DIM).map(|_| next()).collect()).collect();
+    (0..n)
+        .map(|i| {
+            let c = &centres[i % centres.len()];
+            let v: Vec<f32> = c.iter().map(|a| a + 0.8 * next()).collect();
+            let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+            v.into_iter().map(|a| a / norm).collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,5 +703,43 @@ mod tests {
         }
         assert!((portable[0] as f32 * sa * sb - exact).abs() < 0.01, "{} vs {exact}", portable[0] as f32 * sa * sb);
         assert!((portable[1] as f32 * sa * sa - 1.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_sketched_scan_finds_what_the_exact_scan_finds_with_exact_scores() {
+        let tmp = tempfile::tempdir().unwrap();
+        let idx = crate::index::WashIndex::open_or_create(tmp.path()).unwrap();
+        let mut w: tantivy::IndexWriter = idx.index.writer_with_num_threads(1, 64 << 20).unwrap();
+        for (i, v) in clustered(6000, 11).iter().enumerate() {
+            let (vector, scale) = quantize(v);
+            let blob = PassageBlob { page: 1, start: i as u32, end: i as u32 + 1, text_hash: i as u64, scale, vector };
+            w.add_document(idx.passage_document(&format!("doc{}", i % 100), 1, &encode(&blob))).unwrap();
+        }
+        w.delete_term(idx.passage_term("doc7"));
+        w.commit().unwrap();
+        let searcher = idx.reader(false).unwrap().searcher();
+        let exact = VectorCache::default();
+        exact.scan_exactly();
+        let sketched = VectorCache::default();
+        // From 1,000 rows on, with 1,000 rows of 6,000 rescored.
+        sketched.sketch_from(1000, 1000);
+        let key = |m: &PassageMatch| (m.parent.clone(), m.start);
+        let (mut found, mut asked) = (0, 0);
+        for q in &clustered(40, 5) {
+            let e = exact.nearest(&searcher, q, 50).unwrap();
+            let s = sketched.nearest(&searcher, q, 50).unwrap();
+            assert_eq!(s.len(), 50);
+            assert!(s.iter().all(|m| m.parent != "doc7"), "a deleted passage was found");
+            assert!(s.windows(2).all(|p| p[0].score >= p[1].score), "not best first");
+            // Every score is the exact one of that passage.
+            let all = exact.nearest(&searcher, q, 6000).unwrap();
+            let by_key: HashMap<_, f32> = all.iter().map(|m| (key(m), m.score)).collect();
+            assert!(s.iter().all(|m| by_key[&key(m)] == m.score), "a score was not the exact one");
+            let truth: std::collections::HashSet<_> = e.iter().map(key).collect();
+            found += s.iter().filter(|m| truth.contains(&key(m))).count();
+            asked += e.len();
+        }
+        let recall = found as f64 / asked as f64;
+        assert!(recall >= 0.9, "recall@50 of the sketched scan against the exact one: {recall}");
     }
 }
