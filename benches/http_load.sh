@@ -70,9 +70,14 @@ if [ "${WRITES:-0}" = 1 ]; then
     { [ "$c" = 200 ] && [ "$n" = 1 ]; } || missing=$((missing + 1))
   done < "$WORK/uploads/acked"
   ms=$(sort -n "$WORK/uploads/ms" | awk '{a[NR]=$1} END {print "p50 " a[int(NR*0.5)+1] " ms, p99 " a[int(NR*0.99)+1] " ms"}')
-  echo "uploads: $(wc -l < "$WORK/uploads/acked") kept + $(wc -l < "$WORK/uploads/deleted" 2>/dev/null || echo 0) deleted acknowledged, $(wc -l < "$WORK/uploads/failed" 2>/dev/null || echo 0) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
+  echo "uploads: $(wc -l < "$WORK/uploads/acked") kept + $(cat "$WORK/uploads/deleted" 2>/dev/null | wc -l) deleted acknowledged, $(cat "$WORK/uploads/failed" 2>/dev/null | wc -l) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
 fi
 echo "server peak memory: $(grep VmHWM /proc/$PID/status)"
+echo "segments in the index: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["segments"]))' "$WORK/index-$DOCS/meta.json")"
+if [ "${WRITES:-0}" = 1 ] && [ "$missing" != 0 ]; then
+  echo "FAILED: $missing acknowledged uploads were not found afterwards" >&2
+  exit 1
+fi
 # A non-2xx answer is a failure of the run, not a footnote.
 if ! grep -q "errors_status=0 errors_socket=0" "$WORK/wrk.txt"; then
   echo "FAILED: the server answered some requests with an error status (see $WORK/serve.log)" >&2

@@ -516,6 +516,18 @@ async fn write_api_needs_a_token_and_checks_uploads() {
     assert_error(s, &v, "not_found");
     let (s, body, _) = call(&st, del(&id, TOKEN)).await;
     assert_error(s, &serde_json::from_slice(&body).unwrap(), "not_found");
+
+    // Many uploads do not pile up segments (each was a writer of its own whose merges never
+    // finished: every search then paid for each segment).
+    for i in 0..12 {
+        let text = format!("# Note {i}\n\nThe standpipe {i} was closed by the committee.\n");
+        let (s, v) = upload(&st, Some(TOKEN), &[("file", Some(&format!("n{i}.md")), text.as_bytes())]).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let segments = st.reader.searcher().segment_readers().len();
+    assert!(segments < 8, "{segments} segments after 12 uploads");
+    let (_, r) = get(&st, "/api/search?q=standpipe+committee&mode=keyword").await;
+    assert!(r["total"].as_u64().unwrap() >= 12, "{r}");
 }
 
 #[tokio::test]

@@ -399,6 +399,31 @@ impl WashIndex {
         })
     }
 
+    /// Merges the segments that tantivy's log merge policy would merge, now, and waits: what a
+    /// writer that commits many small changes needs (each upload through the API is a writer of
+    /// its own, and its background merges never finished: a merge that a commit starts is
+    /// dropped with the writer, or refused at its end when the same commit emptied one of its
+    /// segments, as an upload's document rewritten with its passages does; tantivy logs
+    /// "couldn't find segment in SegmentManager"). Without it, 80 uploads left 120 segments,
+    /// and every search paid for each. Returns the segments merged.
+    pub fn merge_small_segments(&self) -> Result<usize> {
+        use tantivy::indexer::MergePolicy;
+        let metas: Vec<_> = self.index.searchable_segment_metas()?.into_iter().filter(|m| m.num_docs() > 0).collect();
+        let candidates = tantivy::indexer::LogMergePolicy::default().compute_merge_candidates(&metas);
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let mut w = self.writer(32)?;
+        w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        let mut merged = 0;
+        for c in candidates {
+            merged += c.0.len();
+            w.merge(&c.0).wait().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+        }
+        w.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+        Ok(merged)
+    }
+
     /// The stored document with this id.
     pub fn find_document(&self, searcher: &tantivy::Searcher, id: &str) -> Result<Option<TantivyDocument>> {
         let q = tantivy::query::TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
@@ -672,5 +697,40 @@ mod tests {
             .search_with_statistics_provider(&q, &tantivy::collector::TopDocs::with_limit(5).order_by_score(), &stats)
             .unwrap();
         assert_eq!(top.len(), 1);
+    }
+
+    #[test]
+    fn segments_of_rewritten_uploads_are_merged_on_demand() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = WashIndex::open_or_create(dir.path()).unwrap();
+        let doc = |id: &str, v: u32| {
+            let mut d = TantivyDocument::new();
+            d.add_text(idx.fields.id, id);
+            d.add_text(idx.fields.bodies[0].1, format!("kiosk note {v}"));
+            d
+        };
+        // As an upload does: the document in one commit, then rewritten (its passages and tags)
+        // by another writer, which empties the first segment.
+        for i in 0..24 {
+            let id = format!("up{i}");
+            let mut w = idx.writer(32).unwrap();
+            w.add_document(doc(&id, 0)).unwrap();
+            w.commit().unwrap();
+            drop(w);
+            let mut w = idx.writer(32).unwrap();
+            w.delete_term(idx.id_term(&id));
+            w.add_document(doc(&id, 1)).unwrap();
+            w.commit().unwrap();
+            w.wait_merging_threads().unwrap();
+        }
+        let reader = idx.reader(false).unwrap();
+        assert_eq!(reader.searcher().num_docs(), 24);
+        // tantivy's own merges failed every time.
+        assert!(reader.searcher().segment_readers().len() > 20);
+        assert!(idx.merge_small_segments().unwrap() > 20);
+        reader.reload().unwrap();
+        assert_eq!(reader.searcher().num_docs(), 24);
+        let segments = reader.searcher().segment_readers().len();
+        assert!(segments < 8, "{segments} segments after merging");
     }
 }

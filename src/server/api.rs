@@ -422,8 +422,18 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
             tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
         }
     }
+    merge_small_segments(&st.idx);
     st.reader.reload().map_err(ApiError::internal)?;
     Ok(record)
+}
+
+/// After a write through the API: its small segments merged (see
+/// `WashIndex::merge_small_segments`). The write has landed either way; a failed merge is only
+/// logged, and the next write tries again.
+fn merge_small_segments(idx: &crate::index::WashIndex) {
+    if let Err(e) = idx.merge_small_segments() {
+        tracing::warn!(error = %e, "merging small segments failed; searches are unaffected");
+    }
 }
 
 /// The body of `PUT /api/documents/{id}/facets`.
@@ -488,6 +498,7 @@ pub async fn delete(
         writer.delete_term(st2.idx.passage_term(&id));
         writer.commit().map_err(ApiError::internal)?;
         drop(writer);
+        merge_small_segments(&st2.idx);
         st2.reader.reload().map_err(ApiError::internal)?;
         if let (Some(src), Ok(up)) = (source, std::fs::canonicalize(&st2.uploads)) {
             if src.starts_with(&up) {
