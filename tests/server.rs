@@ -605,6 +605,16 @@ async fn curators_correct_tags_through_the_api() {
     let again = reread.full_record(&reread.find_document(&searcher, &id).unwrap().unwrap()).unwrap();
     assert!(again.facet_paths("failure_cause").contains(&"/failure_cause/financial/funding-ended".to_string()));
     assert!(again.facet_paths("context").is_empty());
+
+    // Corrections of many documents do not pile up segments (each is a writer of its own).
+    let (_, r) = get(&st, "/api/search?q=&limit=12").await;
+    for h in r["hits"].as_array().unwrap() {
+        let body = r#"{"add": ["/failure_cause/financial/funding-ended"]}"#;
+        let (s, b, _) = call(&st, put(h["id"].as_str().unwrap(), Some(TOKEN), body)).await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    }
+    let segments = st.reader.searcher().segment_readers().len();
+    assert!(segments < 8, "{segments} segments after 12 corrections");
 }
 
 #[tokio::test]

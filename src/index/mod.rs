@@ -725,9 +725,10 @@ mod tests {
         }
         let reader = idx.reader(false).unwrap();
         assert_eq!(reader.searcher().num_docs(), 24);
-        // tantivy's own merges failed every time.
-        assert!(reader.searcher().segment_readers().len() > 20);
-        assert!(idx.merge_small_segments().unwrap() > 20);
+        // tantivy's own merges fail nearly every time (not always: it is a race).
+        let before = reader.searcher().segment_readers().len();
+        let merged = idx.merge_small_segments().unwrap();
+        assert!(before < 8 || merged >= 8, "{before} segments, {merged} merged");
         reader.reload().unwrap();
         assert_eq!(reader.searcher().num_docs(), 24);
         let segments = reader.searcher().segment_readers().len();

@@ -474,6 +474,7 @@ pub async fn correct_facets(
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
         tracing::info!(id = %id, key = %by, add = ?body.add, remove = ?body.remove, "facets corrected");
+        merge_small_segments(&st2.idx);
         st2.reader.reload().map_err(ApiError::internal)?;
         let view = load_view(&st2, &record.id)?;
         Ok(Json(view))
