@@ -5,10 +5,10 @@
 //!   embedded per second on all cores, the indexing path;
 //! - `embed/query`: one query sentence, the search path;
 //! - `scan/100k`: the 2,000 nearest of 100,000 passage vectors as search finds them (one-bit
-//!   sketches first, the best 8,000 rescored with int8 products), from an index of 100,000
-//!   passage documents (vectors cached, as in a running server); `scan/100k-exact`: every
-//!   vector scored with int8 products (random vectors here: see `examples/scan_recall.rs` for
-//!   what the sketches lose on real ones);
+//!   sketches first, the best 8,000 rescored with int8 products; one core), from an index of
+//!   100,000 passage documents (vectors cached, as in a running server); `scan/100k-exact`:
+//!   every vector scored with int8 products (on all cores; random vectors here: see
+//!   `examples/scan_recall.rs` for what the sketches lose on real ones);
 //! - `added/100k`: what a semantic query adds to a search: embedding the query plus the scan.
 //!
 //!   cargo bench --bench semantic            (or benches/semantic.sh for the whole report)

@@ -76,10 +76,11 @@ impl Signs {
         for (u, &a) in qu.iter_mut().zip(q) {
             *u = (a as i16 + 128) as u8;
         }
+        let picker = Picker::new(qu);
         let mut sums = [0u32; BLOCK];
         for start in (0..self.len()).step_by(BLOCK) {
             let n = BLOCK.min(self.len() - start);
-            masked_sums(&qu, &self.bits[start * WORDS..(start + n) * WORDS], &mut sums[..n]);
+            picker.masked_sums(&self.bits[start * WORDS..(start + n) * WORDS], &mut sums[..n]);
             for (k, &t) in sums[..n].iter().enumerate() {
                 let (p, a) = (self.ones[start + k], self.alpha[start + k]);
                 // Σ over set bits of q = t - 128 p; q·signs = 2 Σ_set q - Σ q.
@@ -90,16 +91,34 @@ impl Signs {
     }
 }
 
-/// Per row, the sum of the bytes of `qu` whose bit is set in the row's words.
-fn masked_sums(qu: &[u8; DIM], bits: &[u64], out: &mut [u32]) {
+/// How the query's bytes selected by a row's bits are summed on this CPU, prepared once per
+/// query: AVX-512BW masks, or (any CPU) a table of the sums of each byte's selection.
+enum Picker {
     #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has AVX-512BW, checked just above.
-            return unsafe { masked_sums_avx512(qu, bits, out) };
+    Avx512(Box<[u8; DIM]>),
+    Table(Vec<u16>),
+}
+
+impl Picker {
+    fn new(qu: [u8; DIM]) -> Picker {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512bw") {
+                return Picker::Avx512(Box::new(qu));
+            }
+        }
+        Picker::Table(byte_table(&qu))
+    }
+
+    /// Per row, the sum of the query bytes whose bit is set in the row's words.
+    fn masked_sums(&self, bits: &[u64], out: &mut [u32]) {
+        match self {
+            // SAFETY: `new` chose this variant only on a CPU with AVX-512BW.
+            #[cfg(target_arch = "x86_64")]
+            Picker::Avx512(qu) => unsafe { masked_sums_avx512(qu, bits, out) },
+            Picker::Table(table) => masked_sums_portable(table, bits, out),
         }
     }
-    masked_sums_portable(qu, bits, out)
 }
 
 /// AVX-512BW: each 64-bit word selects 64 query bytes (`vmovdqu8` with a zeroing mask), summed
@@ -126,14 +145,20 @@ unsafe fn masked_sums_avx512(qu: &[u8; DIM], bits: &[u64], out: &mut [u32]) {
     }
 }
 
-/// Any CPU: a table of the sums of each byte's selection, per byte position.
-fn masked_sums_portable(qu: &[u8; DIM], bits: &[u64], out: &mut [u32]) {
+/// Per byte position of the query and value of a row's byte there, the sum of the query bytes
+/// that value selects.
+fn byte_table(qu: &[u8; DIM]) -> Vec<u16> {
     let mut table = vec![0u16; DIM / 8 * 256];
     for (b, chunk) in qu.chunks_exact(8).enumerate() {
         for v in 0..256usize {
             table[b * 256 + v] = (0..8).filter(|k| v & (1 << k) != 0).map(|k| chunk[k] as u16).sum();
         }
     }
+    table
+}
+
+/// Any CPU: the sums through `byte_table`'s table, a byte of the row at a time.
+fn masked_sums_portable(table: &[u16], bits: &[u64], out: &mut [u32]) {
     for (r, o) in out.iter_mut().enumerate() {
         let mut t = 0u32;
         for (c, &w) in bits[r * WORDS..(r + 1) * WORDS].iter().enumerate() {
@@ -160,10 +185,10 @@ mod tests {
             .map(|r| (0..DIM).filter(|&d| bits[r * WORDS + d / 64] >> (d % 64) & 1 == 1).map(|d| qu[d] as u32).sum())
             .collect();
         let mut portable = vec![0u32; 5];
-        masked_sums_portable(&qu, &bits, &mut portable);
+        masked_sums_portable(&byte_table(&qu), &bits, &mut portable);
         assert_eq!(portable, expected);
         let mut any = vec![0u32; 5];
-        masked_sums(&qu, &bits, &mut any);
+        Picker::new(qu).masked_sums(&bits, &mut any);
         assert_eq!(any, expected);
     }
 
