@@ -58,7 +58,7 @@ impl Ours {
         if model.is_none() {
             eprintln!("no model at {} (wash-lessons model install): semantic and hybrid skipped", path.display());
         }
-        ingest::embed::run(&idx, model.as_ref(), None, 60, false).unwrap();
+        ingest::embed::run(&idx, model.as_ref(), None, 60.0, false).unwrap();
         let reader = idx.reader(false).unwrap();
         Ours { idx, reader, expander: Expander::new(&config), semantic: model.map(Semantic::new) }
     }

@@ -486,8 +486,8 @@ pub struct IndexSettings {
     pub writer_memory_mb: usize,
     /// Commit after this many documents.
     pub commit_every: usize,
-    /// Commit at least this often during a run, in seconds.
-    pub commit_every_secs: u64,
+    /// Commit at least this often during a run, in seconds (fractions allowed, from 0.05).
+    pub commit_every_secs: f64,
 }
 
 /// `[extract]`.
@@ -540,6 +540,12 @@ fn parse_settings(src: &str, name: &str) -> Result<Settings> {
     }
     if s.index.commit_every == 0 {
         return Err(Error::Config(format!("{name}: [index] commit_every must be at least 1")));
+    }
+    if !(s.index.commit_every_secs >= 0.05 && s.index.commit_every_secs <= 86_400.0) {
+        return Err(Error::Config(format!(
+            "{name}: [index] commit_every_secs must be between 0.05 and 86400 seconds, not {}",
+            s.index.commit_every_secs
+        )));
     }
     Ok(s)
 }
@@ -985,6 +991,17 @@ mod tests {
         let err = parse_settings(&src, "settings.toml").unwrap_err().to_string();
         assert!(err.contains("bogus_key"), "{err}");
         assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn commit_intervals_take_fractions_of_a_second_within_bounds() {
+        let with = |v: &str| DEFAULT_SETTINGS.replace("commit_every_secs = 60", &format!("commit_every_secs = {v}"));
+        assert_eq!(parse_settings(&with("60"), "settings.toml").unwrap().index.commit_every_secs, 60.0);
+        assert_eq!(parse_settings(&with("0.25"), "settings.toml").unwrap().index.commit_every_secs, 0.25);
+        for bad in ["0", "-1", "0.01", "nan", "1e9"] {
+            let err = parse_settings(&with(bad), "settings.toml").unwrap_err().to_string();
+            assert!(err.contains("commit_every_secs"), "{bad}: {err}");
+        }
     }
 
     #[test]

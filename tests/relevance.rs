@@ -33,7 +33,7 @@ fn engine() -> &'static Engine {
         let model = util::model("relevance: the semantic and hybrid parts")
             .map(|p| wash_lessons::model::Model::load(&p).unwrap());
         if let Some(model) = &model {
-            ingest::embed::run(&idx, Some(model), None, 60, false).unwrap();
+            ingest::embed::run(&idx, Some(model), None, 60.0, false).unwrap();
         }
         let reader = idx.reader(false).unwrap();
         Engine { _dir: dir, idx, reader, expander: Expander::new(&config), semantic: model.map(Semantic::new) }

@@ -29,11 +29,20 @@ fn the_installed_model_reproduces_the_reference_and_damage_is_refused() {
     let share = speed["share_of_limit"].as_f64().unwrap();
     assert!(speed["passages_per_s"].as_f64().unwrap() > 0.0 && share > 0.0 && share < 1.5, "{speed}");
     assert!(speed["tokens_per_passage"].as_f64().unwrap() > 40.0, "{speed}");
+    let eight_bits = wash_lessons::model::int8::available();
+    assert_eq!(speed["precision"], if eight_bits { "int8" } else { "f32" }, "{speed}");
+    assert_eq!(speed["int8_gops"].is_number(), eight_bits, "{speed}");
 
     let model = Model::load(&model_path).unwrap();
     let v = install::verify(&model);
     assert!(v.token_mismatches.is_empty(), "{:?}", v.token_mismatches);
     assert!(v.min_cosine >= install::MIN_COSINE, "lowest cosine {}", v.min_cosine);
+    // Eight-bit products (where the CPU has them) stay within the bound of float32.
+    match v.int8_min_cosine {
+        Some(c) => assert!((install::INT8_MIN_COSINE..1.0).contains(&c), "eight-bit cosine {c}"),
+        None => eprintln!("note: no AVX-512 VNNI here, the eight-bit products are not tested against the model"),
+    }
+    assert_eq!(v.int8_min_cosine.is_some(), wash_lessons::model::int8::available());
     // Batching never lets one sentence's windows reach into another's.
     let texts = ["hand pump", "Les latrines ont été abandonnées.", "", "água"];
     let batch = model.embed(&texts);
@@ -195,8 +204,8 @@ fn a_run_killed_while_embedding_leaves_a_working_index_and_the_next_run_complete
     use std::time::Duration;
     let Some(model) = util::model("semantic::a_run_killed_while_embedding") else { return };
     let tmp = tempfile::tempdir().unwrap();
-    // Commits every second, so that kills land between commits of the vector phase.
-    let cfg = util::settings_with(tmp.path(), &[("commit_every_secs = 60", "commit_every_secs = 1")]);
+    // Commits every 0.1 s, so that kills land between commits of the vector phase.
+    let cfg = util::settings_with(tmp.path(), &[("commit_every_secs = 60", "commit_every_secs = 0.1")]);
     let idx = tmp.path().join("idx");
     let corpus = util::corpus();
     let passages = |dir: &Path| {
@@ -205,12 +214,23 @@ fn a_run_killed_while_embedding_leaves_a_working_index_and_the_next_run_complete
         wash_lessons::index::vectors::VectorCache::default().count(&searcher).unwrap()
     };
     let clean = tmp.path().join("clean");
+    let started = std::time::Instant::now();
     let out = run_with_model(&["--config", s(&cfg), "index", "--index", s(&clean), "--json", s(&corpus)], &model);
+    let wall_ms = started.elapsed().as_millis() as u64;
     assert!(out.status.success());
     let expected = passages(&clean);
     assert!(expected > 500, "{expected} passages");
+    // Kill moments spread over the clean run's vector phase (its end is the run's end; how long
+    // it takes depends on the machine and on the precision of the products), plus one in the
+    // keyword phase and one after the end.
+    let v = json(&out);
+    let vectors_ms = v["vectors"]["took_ms"].as_u64().unwrap();
+    let vectors_start = wall_ms.saturating_sub(vectors_ms);
+    let mut delays: Vec<u64> =
+        [0.15, 0.35, 0.55, 0.75, 0.9].iter().map(|f| vectors_start + (vectors_ms as f64 * f) as u64).collect();
+    delays.extend([vectors_start / 2, wall_ms + 500]);
     let mut killed_while_embedding = 0;
-    for delay_ms in [700u64, 1500, 2300, 3200, 4500] {
+    for delay_ms in delays {
         let _ = std::fs::remove_dir_all(&idx);
         let mut child = Command::new(util::bin())
             .args(["--config", s(&cfg), "index", "--json", "--index", s(&idx), s(&corpus)])

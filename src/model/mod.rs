@@ -13,6 +13,7 @@
 pub mod convert;
 pub mod file;
 pub mod install;
+pub mod int8;
 pub mod network;
 pub mod sentencepiece;
 
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use network::DIM;
+pub use network::{Precision, DIM};
 
 use crate::{Error, Result};
 
@@ -116,6 +117,16 @@ impl Model {
     /// One unit vector of `DIM` values per text; texts are cut into micro-batches embedded in
     /// parallel on the rayon pool.
     pub fn embed(&self, texts: &[&str]) -> Vec<f32> {
+        self.embed_at(self.network.precision(), texts)
+    }
+
+    /// The precision [`Model::embed`] computes at on this machine.
+    pub fn precision(&self) -> Precision {
+        self.network.precision()
+    }
+
+    /// [`Model::embed`] at a given precision (float32 where eight bits are not available).
+    pub fn embed_at(&self, precision: Precision, texts: &[&str]) -> Vec<f32> {
         let ids: Vec<Vec<u32>> = texts.par_iter().map(|t| self.tokenizer.encode(t)).collect();
         let mut batches: Vec<std::ops::Range<usize>> = Vec::new();
         let (mut first, mut tokens) = (0, 0);
@@ -135,7 +146,7 @@ impl Model {
             .map(|r| {
                 let group: Vec<&[u32]> = ids[r].iter().map(Vec::as_slice).collect();
                 let mut out = Vec::with_capacity(group.len() * DIM);
-                self.network.forward(&group, &mut out);
+                self.network.forward_with(precision, &group, &mut out);
                 out
             })
             .collect();

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use super::file::{Tensor, Tensors};
+use super::int8::{self, QMatrix, QRows};
 use crate::{Error, Result};
 
 /// Width of the sentence vectors.
@@ -51,6 +52,47 @@ pub struct Network {
     p3: Vec<f32>,
     d3: Vec<f32>,
     eps: f32,
+    /// The per-token products in eight bits, when the CPU runs them ([`int8::available`]).
+    quantised: Option<Quantised>,
+    /// What [`Network::forward`] uses.
+    precision: Precision,
+}
+
+thread_local! {
+    /// The per-token features of the thread's last batch, reused by its next.
+    static FEATS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Eight-bit copies of the per-token weights: the projection, and each branch's convolutions
+/// with their taps side by side (`256 × order·256`: column block j is the weight of the token j
+/// places into the window), so a product gives every tap of every token at once and the window
+/// sums shifted rows of it.
+struct Quantised {
+    proj: QMatrix,
+    conv1: [QMatrix; 3],
+    conv2: [QMatrix; 3],
+}
+
+/// How the per-token products are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Float32 GEMMs throughout.
+    F32,
+    /// Eight-bit products for the projection and the convolutions (AVX-512 VNNI), float32 for
+    /// the rest.
+    Int8,
+}
+
+/// `w` (taps·CNN × CNN, the window's rows stacked) as CNN × taps·CNN, taps side by side.
+fn taps_side_by_side(w: &[f32], taps: usize) -> Vec<f32> {
+    let mut out = vec![0f32; w.len()];
+    for j in 0..taps {
+        for r in 0..CNN {
+            let src = &w[(j * CNN + r) * CNN..(j * CNN + r + 1) * CNN];
+            out[r * taps * CNN + j * CNN..r * taps * CNN + (j + 1) * CNN].copy_from_slice(src);
+        }
+    }
+    out
 }
 
 impl Network {
@@ -104,6 +146,15 @@ impl Network {
             _ => return Err(Error::Model("tensor emb is missing or not packed 6-bit rows of 512".into())),
         };
         let (ln_g, ln_b, cnn_w, cnn_b, d0, d1, p1, d2, p3, d3) = net_rest;
+        let quantised = int8::available().then(|| Quantised {
+            proj: QMatrix::new(&proj_w, EMB, 3 * CNN),
+            conv1: std::array::from_fn(|i| {
+                QMatrix::new(&taps_side_by_side(&w1[i], ORDERS[i].0), CNN, ORDERS[i].0 * CNN)
+            }),
+            conv2: std::array::from_fn(|i| {
+                QMatrix::new(&taps_side_by_side(&w2[i], ORDERS[i].0), CNN, ORDERS[i].0 * CNN)
+            }),
+        });
         Ok(Network {
             emb,
             rows,
@@ -128,7 +179,19 @@ impl Network {
             p3,
             d3,
             eps,
+            precision: if quantised.is_some() && std::env::var_os("WASH_LESSONS_F32").is_none_or(|v| v != "1") {
+                Precision::Int8
+            } else {
+                Precision::F32
+            },
+            quantised,
         })
+    }
+
+    /// The precision [`Network::forward`] uses on this CPU: eight bits where the CPU runs them,
+    /// unless `WASH_LESSONS_F32=1`.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Rows of the embedding table (the vocabulary size the weights cover).
@@ -137,6 +200,7 @@ impl Network {
     }
 
     /// Writes the dequantised embedding of token `id` into `out` (512 values).
+    #[inline(always)]
     fn embedding(&self, id: u32, out: &mut [f32]) {
         let id = (id as usize).min(self.rows - 1);
         let g = id % GROUPS;
@@ -153,6 +217,28 @@ impl Network {
     /// Sentence vectors (unit length, `DIM` values each, appended to `out`) of sentences given as
     /// token ids. All sentences are computed together; callers cut work into micro-batches.
     pub fn forward(&self, sentences: &[&[u32]], out: &mut Vec<f32>) {
+        self.forward_with(self.precision(), sentences, out)
+    }
+
+    /// [`Network::forward`] at a given precision (float32 when eight bits are not available).
+    pub fn forward_with(&self, precision: Precision, sentences: &[&[u32]], out: &mut Vec<f32>) {
+        match (precision, &self.quantised) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `quantised` is only built when the CPU has AVX-512 F, BW and VNNI.
+            (Precision::Int8, Some(q)) => unsafe { self.forward_avx512(q, sentences, out) },
+            _ => self.forward_body(None, sentences, out),
+        }
+    }
+
+    /// The eight-bit forward pass, with every loop inlined into it compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+    unsafe fn forward_avx512(&self, q: &Quantised, sentences: &[&[u32]], out: &mut Vec<f32>) {
+        self.forward_body(Some(q), sentences, out)
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, quantised: Option<&Quantised>, sentences: &[&[u32]], out: &mut Vec<f32>) {
         let n: usize = sentences.iter().map(|s| s.len()).sum();
         if sentences.is_empty() {
             return;
@@ -165,8 +251,12 @@ impl Network {
             start += s.len();
         }
 
-        // [raw embedding | branch 2 | branch 3 | branch 5] per token.
-        let mut feats = vec![0f32; n * FEAT];
+        // [raw embedding | branch 2 | branch 3 | branch 5] per token, every value written below:
+        // the buffer is kept per thread rather than zeroed for each batch.
+        let mut feats = FEATS.with(|f| std::mem::take(&mut *f.borrow_mut()));
+        if feats.len() < n * FEAT {
+            feats.resize(n * FEAT, 0.0);
+        }
         // The projection and its layer norm depend on the token alone: compute them once per
         // distinct token of the batch.
         let mut distinct: HashMap<u32, usize> = HashMap::new();
@@ -186,10 +276,23 @@ impl Network {
             self.embedding(id, &mut emb_u[k * EMB..(k + 1) * EMB]);
         }
         let mut x_u = vec![0f32; u * 3 * CNN];
-        for row in x_u.chunks_exact_mut(3 * CNN) {
-            row.copy_from_slice(&self.proj_b);
+        if let Some(q) = quantised {
+            let mut rows = QRows::with_width(EMB);
+            for row in emb_u.chunks_exact(EMB) {
+                rows.push(row);
+            }
+            q.proj.product(&rows, &mut x_u);
+            for row in x_u.chunks_exact_mut(3 * CNN) {
+                for (v, b) in row.iter_mut().zip(&self.proj_b) {
+                    *v += b;
+                }
+            }
+        } else {
+            for row in x_u.chunks_exact_mut(3 * CNN) {
+                row.copy_from_slice(&self.proj_b);
+            }
+            gemm(&emb_u, u, EMB, &self.proj_w, 3 * CNN, &mut x_u, 1.0);
         }
-        gemm(&emb_u, u, EMB, &self.proj_w, 3 * CNN, &mut x_u, 1.0);
         for row in x_u.chunks_exact_mut(3 * CNN) {
             layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
         }
@@ -198,6 +301,19 @@ impl Network {
         }
         drop(emb_u);
 
+        if let Some(q) = quantised {
+            self.convolutions_int8(q, &x_u, &slot, &bounds, &mut feats);
+        } else {
+            self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
+        }
+        drop(x_u);
+        self.pool(sentences, &feats, out);
+        FEATS.with(|f| *f.borrow_mut() = feats);
+    }
+
+    /// The three branches' convolutions in float32, into columns EMB.. of `feats`.
+    fn convolutions_f32(&self, x_u: &[f32], slot: &[usize], bounds: &[(usize, usize)], feats: &mut [f32]) {
+        let n = slot.len();
         let mut xs = vec![0f32; n * CNN];
         let mut h = vec![0f32; n * CNN];
         let mut c2 = vec![0f32; n * CNN];
@@ -208,14 +324,14 @@ impl Network {
             }
             let width = order_n * CNN;
             // h = relu(window(xs) @ w1 + b1) + xs
-            gather(&xs, &bounds, order_n, left, &mut window[..n * width]);
+            gather(&xs, bounds, order_n, left, &mut window[..n * width]);
             fill_rows(&mut h, &self.b1[i]);
             gemm(&window[..n * width], n, width, &self.w1[i], CNN, &mut h, 1.0);
             for (hv, xv) in h.iter_mut().zip(&xs) {
                 *hv = hv.max(0.0) + xv;
             }
             // c2 = relu(window(h) @ w2 + b2) + h
-            gather(&h, &bounds, order_n, left, &mut window[..n * width]);
+            gather(&h, bounds, order_n, left, &mut window[..n * width]);
             fill_rows(&mut c2, &self.b2[i]);
             gemm(&window[..n * width], n, width, &self.w2[i], CNN, &mut c2, 1.0);
             let off = EMB + i * CNN;
@@ -227,24 +343,96 @@ impl Network {
                 }
             }
         }
-        drop((xs, h, c2, window, x_u));
+    }
 
-        for row in feats.chunks_exact_mut(FEAT) {
-            layer_norm(row, &self.ln_g, &self.ln_b, self.eps);
+    /// The three branches' convolutions in eight bits, into columns EMB.. of `feats`. The first
+    /// convolution's input depends on the token alone, so its taps are computed once per
+    /// distinct token; each window then sums its tokens' taps.
+    #[inline(always)]
+    fn convolutions_int8(
+        &self,
+        q: &Quantised,
+        x_u: &[f32],
+        slot: &[usize],
+        bounds: &[(usize, usize)],
+        feats: &mut [f32],
+    ) {
+        let n = slot.len();
+        let u = x_u.len() / (3 * CNN);
+        let mut rows = QRows::with_width(CNN);
+        let mut taps = vec![0f32; u.max(n) * 5 * CNN];
+        let mut h = vec![0f32; n * CNN];
+        for (i, &(order_n, left)) in ORDERS.iter().enumerate() {
+            let width = order_n * CNN;
+            rows.clear();
+            for k in 0..u {
+                rows.push(&x_u[k * 3 * CNN + i * CNN..k * 3 * CNN + (i + 1) * CNN]);
+            }
+            q.conv1[i].product(&rows, &mut taps[..u * width]);
+            // h = relu(Σ taps + b1) + xs
+            for (t, &(s, e)) in bounds.iter().enumerate() {
+                let dst = &mut h[t * CNN..(t + 1) * CNN];
+                dst.copy_from_slice(&self.b1[i]);
+                for j in 0..order_n {
+                    if let Some(p) = (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
+                        let k = slot[p];
+                        add(dst, &taps[k * width + j * CNN..k * width + (j + 1) * CNN]);
+                    }
+                }
+                let xs = &x_u[slot[t] * 3 * CNN + i * CNN..slot[t] * 3 * CNN + (i + 1) * CNN];
+                for (hv, xv) in dst.iter_mut().zip(xs) {
+                    *hv = hv.max(0.0) + xv;
+                }
+            }
+            rows.clear();
+            for row in h.chunks_exact(CNN) {
+                rows.push(row);
+            }
+            q.conv2[i].product(&rows, &mut taps[..n * width]);
+            // feats = relu(Σ taps + b2) + h
+            let off = EMB + i * CNN;
+            let mut c = [0f32; CNN];
+            for (t, &(s, e)) in bounds.iter().enumerate() {
+                c.copy_from_slice(&self.b2[i]);
+                for j in 0..order_n {
+                    if let Some(p) = (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
+                        add(&mut c, &taps[p * width + j * CNN..p * width + (j + 1) * CNN]);
+                    }
+                }
+                let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];
+                for ((d, cv), hv) in dst.iter_mut().zip(&c).zip(&h[t * CNN..(t + 1) * CNN]) {
+                    *d = cv.max(0.0) + hv;
+                }
+            }
         }
+    }
+
+    /// Layer norm of every token's features, sum over each sentence, and the sentence layers.
+    #[inline(always)]
+    fn pool(&self, sentences: &[&[u32]], feats: &[f32], out: &mut Vec<f32>) {
+        // Σ_t layer_norm(x_t) = γ ⊙ Σ_t (x_t − μ_t) / σ_t + len · β: each token's row is read
+        // once more after its mean and variance, and never written back.
         let s = sentences.len();
         let mut sums = vec![0f32; s * FEAT];
         let mut t = 0;
         for (j, sent) in sentences.iter().enumerate() {
             let dst = &mut sums[j * FEAT..(j + 1) * FEAT];
             for _ in 0..sent.len() {
-                for (d, v) in dst.iter_mut().zip(&feats[t * FEAT..(t + 1) * FEAT]) {
-                    *d += v;
+                let row = &feats[t * FEAT..(t + 1) * FEAT];
+                let mean = lane_sum(row, |x| x) / FEAT as f32;
+                let var = lane_sum(row, |x| (x - mean) * (x - mean)) / FEAT as f32;
+                let inv = 1.0 / (var + self.eps).sqrt();
+                let shift = mean * inv;
+                for (d, v) in dst.iter_mut().zip(row) {
+                    *d += v * inv - shift;
                 }
                 t += 1;
             }
+            let len = sent.len() as f32;
+            for ((d, g), b) in dst.iter_mut().zip(&self.ln_g).zip(&self.ln_b) {
+                *d = *d * g + len * b;
+            }
         }
-        drop(feats);
         let mut mean = vec![0f32; s * DIM];
         gemm(&sums, s, FEAT, &self.cnn_w, DIM, &mut mean, 0.0);
         for (j, sent) in sentences.iter().enumerate() {
@@ -287,9 +475,16 @@ impl Network {
 /// sentence, the projection of the pooled features and the feed-forward stack. Layer norms,
 /// activations and the embedding lookup are left out (a few per cent).
 pub fn flops(tokens: usize) -> f64 {
+    let (per_token, per_sentence) = flops_split(tokens);
+    per_token + per_sentence
+}
+
+/// [`flops`] in two parts: the per-token products (eight-bit where the CPU runs them) and the
+/// per-sentence ones (always float32).
+pub fn flops_split(tokens: usize) -> (f64, f64) {
     let per_token = EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| 2 * n * CNN * CNN).sum::<usize>();
     let per_sentence = FEAT * DIM + 2 * DIM * HIDDEN + HIDDEN * HIDDEN + 2 * HIDDEN * DIM + DIM * DIM;
-    2.0 * (tokens * per_token + per_sentence) as f64
+    (2.0 * (tokens * per_token) as f64, 2.0 * per_sentence as f64)
 }
 
 /// The matrix-product throughput of this machine, in GFLOP/s: products of the network's
@@ -345,6 +540,13 @@ fn gather(x: &[f32], bounds: &[(usize, usize)], n: usize, left: usize, out: &mut
     }
 }
 
+#[inline(always)]
+fn add(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
 fn fill_rows(m: &mut [f32], row: &[f32]) {
     for r in m.chunks_exact_mut(row.len()) {
         r.copy_from_slice(row);
@@ -357,14 +559,29 @@ fn relu(v: &mut [f32]) {
     }
 }
 
+/// Sum in sixteen lanes (which the compiler turns into vector adds; a single running sum cannot
+/// be reordered).
+#[inline(always)]
+fn lane_sum(v: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0f32; 16];
+    let chunks = v.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += f(x);
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
 fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     let d = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / d;
-    let mut var = 0.0;
+    let mean = lane_sum(row, |x| x) / d;
     for v in row.iter_mut() {
         *v -= mean;
-        var += *v * *v;
     }
+    let var = lane_sum(row, |x| x * x);
     let inv = 1.0 / (var / d + eps).sqrt();
     for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
         *v = *v * inv * g + b;
@@ -496,6 +713,82 @@ mod tests {
             for (x, y) in zeroed.iter().zip(&packed) {
                 assert!((x - (y - 0.5)).abs() < 1e-4);
             }
+        }
+    }
+
+    /// A network of the real shapes with pseudo-random weights of the real model's magnitudes
+    /// (Glorot-like: ±sqrt(3/fan_in)).
+    fn random_network(rows: usize) -> Network {
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        };
+        let mut t = Tensors::new();
+        let mut put = |name: &str, shape: &[usize], scale: f32, offset: f32, next: &mut dyn FnMut() -> f32| {
+            let data = (0..shape.iter().product::<usize>()).map(|_| offset + scale * next()).collect();
+            t.insert(name.into(), Tensor::F32 { shape: shape.to_vec(), data });
+        };
+        let glorot = |fan_in: usize| (3.0 / fan_in as f32).sqrt();
+        put("emb_scale", &[GROUPS], 0.002, 0.01, &mut next);
+        put("emb_lo", &[GROUPS], 0.05, -0.3, &mut next);
+        put("eps", &[1], 0.0, 1e-6, &mut next);
+        put("proj_w", &[EMB, 3 * CNN], glorot(EMB), 0.0, &mut next);
+        put("proj_b", &[3 * CNN], 0.1, 0.0, &mut next);
+        put("ln_g_all", &[3 * CNN], 0.2, 1.0, &mut next);
+        put("ln_b_all", &[3 * CNN], 0.1, 0.0, &mut next);
+        for (n, _) in ORDERS {
+            put(&format!("w1_{n}"), &[n * CNN, CNN], glorot(n * CNN), 0.0, &mut next);
+            put(&format!("b1_{n}"), &[CNN], 0.1, 0.0, &mut next);
+            put(&format!("w2_{n}"), &[n * CNN, CNN], glorot(n * CNN), 0.0, &mut next);
+            put(&format!("b2_{n}"), &[CNN], 0.1, 0.0, &mut next);
+        }
+        put("ln_g", &[FEAT], 0.2, 1.0, &mut next);
+        put("ln_b", &[FEAT], 0.1, 0.0, &mut next);
+        put("cnn_w", &[FEAT, DIM], glorot(FEAT), 0.0, &mut next);
+        put("cnn_b", &[DIM], 0.1, 0.0, &mut next);
+        for (name, k, n) in [
+            ("d0", DIM, HIDDEN),
+            ("d1", HIDDEN, HIDDEN),
+            ("p1", DIM, HIDDEN),
+            ("d2", HIDDEN, DIM),
+            ("p3", HIDDEN, DIM),
+            ("d3", DIM, DIM),
+        ] {
+            put(name, &[k, n], glorot(k), 0.0, &mut next);
+        }
+        let emb = (0..rows * PACKED_ROW).map(|_| ((next() + 1.0) * 127.9) as u8).collect();
+        t.insert("emb".into(), Tensor::U8 { shape: vec![rows, PACKED_ROW], data: emb });
+        Network::from_tensors(t).unwrap()
+    }
+
+    #[test]
+    fn eight_bit_products_give_the_float_vectors_and_batching_changes_nothing() {
+        let net = random_network(300);
+        if !int8::available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI, so the eight-bit path is never used");
+            assert_eq!(net.precision(), Precision::F32);
+            return;
+        }
+        // Sentences of 1 to 40 tokens with repeats, so windows cross every boundary case.
+        let sentences: Vec<Vec<u32>> =
+            (0..23).map(|i| (0..1 + (i * 7) % 40).map(|j| ((i * 31 + j * j * 17) % 300) as u32).collect()).collect();
+        let refs: Vec<&[u32]> = sentences.iter().map(Vec::as_slice).collect();
+        let (mut f32s, mut int8s) = (Vec::new(), Vec::new());
+        net.forward_with(Precision::F32, &refs, &mut f32s);
+        net.forward_with(Precision::Int8, &refs, &mut int8s);
+        assert_eq!(int8s.len(), 23 * DIM);
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        for (i, (a, b)) in f32s.chunks_exact(DIM).zip(int8s.chunks_exact(DIM)).enumerate() {
+            assert!(cos(a, b) >= 0.999, "sentence {i}: cosine {}", cos(a, b));
+        }
+        // One sentence alone gives the vector it gets in the batch.
+        for (i, s) in refs.iter().enumerate() {
+            let mut one = Vec::new();
+            net.forward_with(Precision::Int8, &[s], &mut one);
+            assert!(cos(&one, &int8s[i * DIM..(i + 1) * DIM]) > 0.99999, "sentence {i}");
         }
     }
 

@@ -418,7 +418,7 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
             fingerprint: t.fingerprint,
             config: &st.config,
         });
-        if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), tagging.as_ref(), 60, false) {
+        if let Err(e) = crate::ingest::embed::run(&st.idx, Some(&sem.model), tagging.as_ref(), 60.0, false) {
             tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
         }
     }
