@@ -61,7 +61,7 @@ pub const FILE_NAME: &str = "use-multilingual-v3.wlm";
 
 /// Tokens per micro-batch: enough sentences that each weight matrix is streamed once for many
 /// tokens, few enough that the work fits in cache and spreads over the cores.
-const TOKEN_BUDGET: usize = 512;
+const TOKEN_BUDGET: usize = 2048;
 
 /// Where the model lives by default: `models/` beside the default index (`.wash-lessons/`).
 pub fn default_path() -> PathBuf {

@@ -63,14 +63,21 @@ thread_local! {
     static FEATS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Eight-bit copies of the per-token weights: the projection, and each branch's convolutions
-/// with their taps side by side (`256 × order·256`: column block j is the weight of the token j
-/// places into the window), so a product gives every tap of every token at once and the window
-/// sums shifted rows of it.
+/// Eight-bit copies of the per-token weights: the projection; each branch's first convolution
+/// with its taps side by side (`256 × order·256`: column block j is the weight of the token j
+/// places into the window), so one product gives every tap of every distinct token and each
+/// window sums shifted rows of it; the second convolutions per tap, for
+/// [`QMatrix::window_product`].
 struct Quantised {
     proj: QMatrix,
     conv1: [QMatrix; 3],
-    conv2: [QMatrix; 3],
+    /// The second convolutions, one 256 × 256 matrix per tap (window position).
+    conv2: [Vec<QMatrix>; 3],
+}
+
+/// The weights of each tap of a convolution (taps·CNN × CNN, the window's rows stacked).
+fn per_tap(w: &[f32], taps: usize) -> Vec<QMatrix> {
+    (0..taps).map(|j| QMatrix::new(&w[j * CNN * CNN..(j + 1) * CNN * CNN], CNN, CNN)).collect()
 }
 
 /// How the per-token products are computed.
@@ -151,9 +158,7 @@ impl Network {
             conv1: std::array::from_fn(|i| {
                 QMatrix::new(&taps_side_by_side(&w1[i], ORDERS[i].0), CNN, ORDERS[i].0 * CNN)
             }),
-            conv2: std::array::from_fn(|i| {
-                QMatrix::new(&taps_side_by_side(&w2[i], ORDERS[i].0), CNN, ORDERS[i].0 * CNN)
-            }),
+            conv2: std::array::from_fn(|i| per_tap(&w2[i], ORDERS[i].0)),
         });
         Ok(Network {
             emb,
@@ -347,7 +352,8 @@ impl Network {
 
     /// The three branches' convolutions in eight bits, into columns EMB.. of `feats`. The first
     /// convolution's input depends on the token alone, so its taps are computed once per
-    /// distinct token; each window then sums its tokens' taps.
+    /// distinct token and each window sums its tokens' taps; the second is one fused window
+    /// product per token.
     #[inline(always)]
     fn convolutions_int8(
         &self,
@@ -360,48 +366,68 @@ impl Network {
         let n = slot.len();
         let u = x_u.len() / (3 * CNN);
         let mut rows = QRows::with_width(CNN);
-        let mut taps = vec![0f32; u.max(n) * 5 * CNN];
+        let mut taps = vec![0f32; u * 5 * CNN];
         let mut h = vec![0f32; n * CNN];
+        let mut c = vec![0f32; n * CNN];
+        // src[j][t]: the token tap j of token t's window sees (NONE outside its sentence).
+        let mut src: [Vec<u32>; 5] = Default::default();
+        let mut src_u: [Vec<u32>; 5] = Default::default();
         for (i, &(order_n, left)) in ORDERS.iter().enumerate() {
-            let width = order_n * CNN;
+            for j in 0..order_n {
+                src[j].clear();
+                src_u[j].clear();
+                for (t, &(s, e)) in bounds.iter().enumerate() {
+                    match (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
+                        Some(p) => {
+                            src[j].push(p as u32);
+                            src_u[j].push(slot[p] as u32);
+                        }
+                        None => {
+                            src[j].push(int8::NONE);
+                            src_u[j].push(int8::NONE);
+                        }
+                    }
+                }
+            }
             rows.clear();
             for k in 0..u {
                 rows.push(&x_u[k * 3 * CNN + i * CNN..k * 3 * CNN + (i + 1) * CNN]);
             }
+            // The first convolution depends on the tokens alone: all taps of each distinct token
+            // in one product, then each window sums its tokens' taps (measured faster than the
+            // fused window product below, which would compute every token).
+            let width = order_n * CNN;
             q.conv1[i].product(&rows, &mut taps[..u * width]);
-            // h = relu(Σ taps + b1) + xs
-            for (t, &(s, e)) in bounds.iter().enumerate() {
+            for t in 0..n {
                 let dst = &mut h[t * CNN..(t + 1) * CNN];
-                dst.copy_from_slice(&self.b1[i]);
-                for j in 0..order_n {
-                    if let Some(p) = (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
-                        let k = slot[p];
+                dst.fill(0.0);
+                for (j, s) in src_u[..order_n].iter().enumerate() {
+                    if s[t] != int8::NONE {
+                        let k = s[t] as usize;
                         add(dst, &taps[k * width + j * CNN..k * width + (j + 1) * CNN]);
                     }
                 }
+            }
+            // h = relu(window · w1 + b1) + xs
+            for (t, dst) in h.chunks_exact_mut(CNN).enumerate() {
                 let xs = &x_u[slot[t] * 3 * CNN + i * CNN..slot[t] * 3 * CNN + (i + 1) * CNN];
-                for (hv, xv) in dst.iter_mut().zip(xs) {
-                    *hv = hv.max(0.0) + xv;
+                for ((hv, xv), b) in dst.iter_mut().zip(xs).zip(&self.b1[i]) {
+                    *hv = (*hv + b).max(0.0) + xv;
                 }
             }
             rows.clear();
             for row in h.chunks_exact(CNN) {
                 rows.push(row);
             }
-            q.conv2[i].product(&rows, &mut taps[..n * width]);
-            // feats = relu(Σ taps + b2) + h
+            let refs: Vec<&[u32]> = src[..order_n].iter().map(Vec::as_slice).collect();
+            QMatrix::window_product(&q.conv2[i], &rows, &refs, &mut c);
+            // feats = relu(window · w2 + b2) + h
             let off = EMB + i * CNN;
-            let mut c = [0f32; CNN];
-            for (t, &(s, e)) in bounds.iter().enumerate() {
-                c.copy_from_slice(&self.b2[i]);
-                for j in 0..order_n {
-                    if let Some(p) = (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
-                        add(&mut c, &taps[p * width + j * CNN..p * width + (j + 1) * CNN]);
-                    }
-                }
+            for t in 0..n {
                 let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];
-                for ((d, cv), hv) in dst.iter_mut().zip(&c).zip(&h[t * CNN..(t + 1) * CNN]) {
-                    *d = cv.max(0.0) + hv;
+                let (cc, hh) = (&c[t * CNN..(t + 1) * CNN], &h[t * CNN..(t + 1) * CNN]);
+                for (((d, cv), hv), b) in dst.iter_mut().zip(cc).zip(hh).zip(&self.b2[i]) {
+                    *d = (cv + b).max(0.0) + hv;
                 }
             }
         }
