@@ -61,7 +61,11 @@ pub const FILE_NAME: &str = "use-multilingual-v3.wlm";
 
 /// Tokens per micro-batch: enough sentences that each weight matrix is streamed once for many
 /// tokens, few enough that the work fits in cache and spreads over the cores.
-const TOKEN_BUDGET: usize = 2048;
+const TOKEN_BUDGET: usize = 1024;
+
+/// Sentences per call of the per-sentence layers, at least: enough that packing their weights
+/// pays, while the texts of one call still spread over the cores.
+const SENTENCE_CHUNK: usize = 64;
 
 /// Where the model lives by default: `models/` beside the default index (`.wash-lessons/`).
 pub fn default_path() -> PathBuf {
@@ -141,12 +145,26 @@ impl Model {
         if first < ids.len() {
             batches.push(first..ids.len());
         }
-        let parts: Vec<Vec<f32>> = batches
+        // The per-token layers by micro-batch, then the per-sentence ones over many sentences
+        // at a time (their products stream each weight matrix once per call).
+        let sums: Vec<Vec<f32>> = batches
             .into_par_iter()
             .map(|r| {
                 let group: Vec<&[u32]> = ids[r].iter().map(Vec::as_slice).collect();
-                let mut out = Vec::with_capacity(group.len() * DIM);
-                self.network.forward_with(precision, &group, &mut out);
+                let mut sums = Vec::with_capacity(group.len() * network::FEAT);
+                self.network.pooled_with(precision, &group, &mut sums);
+                sums
+            })
+            .collect();
+        let sums = sums.concat();
+        let lens: Vec<usize> = ids.iter().map(Vec::len).collect();
+        let chunk = SENTENCE_CHUNK.max(lens.len().div_ceil(rayon::current_num_threads().max(1)));
+        let parts: Vec<Vec<f32>> = lens
+            .par_chunks(chunk)
+            .zip(sums.par_chunks(chunk * network::FEAT))
+            .map(|(lens, sums)| {
+                let mut out = Vec::with_capacity(lens.len() * DIM);
+                self.network.sentence_layers(sums, lens, &mut out);
                 out
             })
             .collect();

@@ -8,7 +8,7 @@
 //! backend, computed the same way: every matrix product is a GEMM over all the tokens of a
 //! micro-batch of sentences, and a window never reaches into the neighbouring sentence.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::file::{Tensor, Tensors};
 use super::int8::{self, QMatrix, QRows};
@@ -18,7 +18,8 @@ use crate::{Error, Result};
 pub const DIM: usize = 512;
 const EMB: usize = 512;
 const CNN: usize = 256;
-const FEAT: usize = EMB + 3 * CNN;
+/// Pooled features per sentence: [embedding | three branches].
+pub const FEAT: usize = EMB + 3 * CNN;
 const HIDDEN: usize = 320;
 /// Row groups of the quantised embedding table: row r belongs to group r % GROUPS.
 pub const GROUPS: usize = 17;
@@ -227,23 +228,32 @@ impl Network {
 
     /// [`Network::forward`] at a given precision (float32 when eight bits are not available).
     pub fn forward_with(&self, precision: Precision, sentences: &[&[u32]], out: &mut Vec<f32>) {
+        let mut sums = Vec::new();
+        self.pooled_with(precision, sentences, &mut sums);
+        let lens: Vec<usize> = sentences.iter().map(|s| s.len()).collect();
+        self.sentence_layers(&sums, &lens, out);
+    }
+
+    /// The per-token part of [`Network::forward_with`]: each sentence's pooled features (`FEAT`
+    /// values, the sum over its tokens), appended to `sums`, for [`Network::sentence_layers`].
+    pub fn pooled_with(&self, precision: Precision, sentences: &[&[u32]], sums: &mut Vec<f32>) {
         match (precision, &self.quantised) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `quantised` is only built when the CPU has AVX-512 F, BW and VNNI.
-            (Precision::Int8, Some(q)) => unsafe { self.forward_avx512(q, sentences, out) },
-            _ => self.forward_body(None, sentences, out),
+            (Precision::Int8, Some(q)) => unsafe { self.forward_avx512(q, sentences, sums) },
+            _ => self.forward_body(None, sentences, sums),
         }
     }
 
     /// The eight-bit forward pass, with every loop inlined into it compiled for AVX-512.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
-    unsafe fn forward_avx512(&self, q: &Quantised, sentences: &[&[u32]], out: &mut Vec<f32>) {
-        self.forward_body(Some(q), sentences, out)
+    unsafe fn forward_avx512(&self, q: &Quantised, sentences: &[&[u32]], sums: &mut Vec<f32>) {
+        self.forward_body(Some(q), sentences, sums)
     }
 
     #[inline(always)]
-    fn forward_body(&self, quantised: Option<&Quantised>, sentences: &[&[u32]], out: &mut Vec<f32>) {
+    fn forward_body(&self, quantised: Option<&Quantised>, sentences: &[&[u32]], sums: &mut Vec<f32>) {
         let n: usize = sentences.iter().map(|s| s.len()).sum();
         if sentences.is_empty() {
             return;
@@ -264,7 +274,7 @@ impl Network {
         }
         // The projection and its layer norm depend on the token alone: compute them once per
         // distinct token of the batch.
-        let mut distinct: HashMap<u32, usize> = HashMap::new();
+        let mut distinct: FxHashMap<u32, usize> = FxHashMap::with_capacity_and_hasher(n, Default::default());
         let mut slot = Vec::with_capacity(n);
         let mut order = Vec::new();
         for &id in sentences.iter().flat_map(|s| s.iter()) {
@@ -312,7 +322,7 @@ impl Network {
             self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
         }
         drop(x_u);
-        self.pool(sentences, &feats, out);
+        self.pool(sentences, &feats, sums);
         FEATS.with(|f| *f.borrow_mut() = feats);
     }
 
@@ -433,13 +443,15 @@ impl Network {
         }
     }
 
-    /// Layer norm of every token's features, sum over each sentence, and the sentence layers.
+    /// Layer norm of every token's features and their sum over each sentence, appended to `out`.
     #[inline(always)]
     fn pool(&self, sentences: &[&[u32]], feats: &[f32], out: &mut Vec<f32>) {
         // Σ_t layer_norm(x_t) = γ ⊙ Σ_t (x_t − μ_t) / σ_t + len · β: each token's row is read
         // once more after its mean and variance, and never written back.
         let s = sentences.len();
-        let mut sums = vec![0f32; s * FEAT];
+        let first = out.len();
+        out.resize(first + s * FEAT, 0.0);
+        let sums = &mut out[first..];
         let mut t = 0;
         for (j, sent) in sentences.iter().enumerate() {
             let dst = &mut sums[j * FEAT..(j + 1) * FEAT];
@@ -459,10 +471,22 @@ impl Network {
                 *d = *d * g + len * b;
             }
         }
+    }
+
+    /// The per-sentence layers: from the pooled sums ([`Network::pooled_with`], `FEAT` values
+    /// per sentence) and the sentences' lengths in tokens to unit vectors of `DIM` values,
+    /// appended to `out`. Many sentences at once make these products efficient (their weights
+    /// are streamed or packed once per call).
+    pub fn sentence_layers(&self, sums: &[f32], lens: &[usize], out: &mut Vec<f32>) {
+        let s = lens.len();
+        assert_eq!(sums.len(), s * FEAT);
+        if s == 0 {
+            return;
+        }
         let mut mean = vec![0f32; s * DIM];
-        gemm(&sums, s, FEAT, &self.cnn_w, DIM, &mut mean, 0.0);
-        for (j, sent) in sentences.iter().enumerate() {
-            let len = sent.len() as f32;
+        gemm(sums, s, FEAT, &self.cnn_w, DIM, &mut mean, 0.0);
+        for (j, &len) in lens.iter().enumerate() {
+            let len = len as f32;
             let inv = 1.0 / len.sqrt();
             for (m, b) in mean[j * DIM..(j + 1) * DIM].iter_mut().zip(&self.cnn_b) {
                 *m = (*m + len * b) * inv;

@@ -14,7 +14,7 @@
 //! is the character map. The token ids are checked against the reference package's in
 //! `tests/data/use-reference.json`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::{Error, Result};
 
@@ -30,7 +30,7 @@ const SPACE: char = '\u{2581}';
 /// A loaded tokenizer.
 pub struct Tokenizer {
     /// Piece text (prefixes included) -> piece id + 1, or 0 for a prefix that is no piece.
-    prefixes: HashMap<Box<str>, u32>,
+    prefixes: FxHashMap<Box<str>, u32>,
     scores: Vec<f32>,
     unk_score: f64,
     /// Longest piece, in characters.
@@ -74,7 +74,8 @@ impl Tokenizer {
             .and_then(|tf| tf.into_iter().find(|(f, _)| *f == 2).map(|(_, v)| v));
         let normalizer = Normalizer::new(charsmap).map_err(|e| bad(&e))?;
 
-        let mut prefixes: HashMap<Box<str>, u32> = HashMap::with_capacity(pieces.len() * 3);
+        let mut prefixes: FxHashMap<Box<str>, u32> =
+            FxHashMap::with_capacity_and_hasher(pieces.len() * 3, Default::default());
         let mut max_len = 0;
         for (id, piece) in pieces.iter().enumerate() {
             let mut chars = 0;
