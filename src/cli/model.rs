@@ -109,9 +109,11 @@ fn speed(model: Option<PathBuf>, passages: Option<PathBuf>, json: bool) -> i32 {
     let batch: Vec<&str> = texts.iter().cycle().take(texts.len().max(2000)).map(String::as_str).collect();
     let tokens: usize = batch.iter().map(|t| m.tokenize(t).len()).sum();
     m.embed(&batch[..batch.len().min(64)]);
+    let computed_before = m.tokens_computed();
     let start = std::time::Instant::now();
     let out = m.embed(&batch);
     let secs = start.elapsed().as_secs_f64();
+    let computed = m.tokens_computed() - computed_before;
     std::hint::black_box(&out);
     let rate = batch.len() as f64 / secs;
     let per_passage = tokens as f64 / batch.len() as f64;
@@ -119,7 +121,14 @@ fn speed(model: Option<PathBuf>, passages: Option<PathBuf>, json: bool) -> i32 {
         .iter()
         .map(|t| crate::model::network::flops_split(m.tokenize(t).len()))
         .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
-    let (token_flops, sentence_flops) = (token_flops / batch.len() as f64, sentence_flops / batch.len() as f64);
+    let (mut token_flops, sentence_flops) = (token_flops / batch.len() as f64, sentence_flops / batch.len() as f64);
+    // The eight-bit path computes a token's own work (projection, first convolutions) once per
+    // distinct token of a batch, or not at all when it keeps it from an earlier batch: count
+    // what it ran.
+    if m.precision() == model::Precision::Int8 {
+        let alone = crate::model::network::flops_token_alone();
+        token_flops -= alone * (tokens as f64 - computed as f64) / batch.len() as f64;
+    }
     let flops = token_flops + sentence_flops;
     let gflops = crate::model::network::gemm_gflops(2.0);
     // The limit: every product at the peak of the kernel that computes it (per-token products

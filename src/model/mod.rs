@@ -124,6 +124,11 @@ impl Model {
         self.embed_at(self.network.precision(), texts)
     }
 
+    /// See [`network::Network::tokens_computed`].
+    pub fn tokens_computed(&self) -> u64 {
+        self.network.tokens_computed()
+    }
+
     /// The precision [`Model::embed`] computes at on this machine.
     pub fn precision(&self) -> Precision {
         self.network.precision()

@@ -74,6 +74,44 @@ struct Quantised {
     conv1: [QMatrix; 3],
     /// The second convolutions, one 256 × 256 matrix per tap (window position).
     conv2: [Vec<QMatrix>; 3],
+    cache: TokenCache,
+    /// Tokens whose entries were computed (not found in the cache), over the network's life.
+    computed: std::sync::atomic::AtomicU64,
+}
+
+/// Floats kept per token: its projection after the layer norm (3·CNN), then the taps of the
+/// three first convolutions (2, 3 and 5 taps of CNN).
+const ENTRY: usize = 3 * CNN + 10 * CNN;
+/// Where each branch's taps start in an entry.
+const TAPS_AT: [usize; 3] = [3 * CNN, 5 * CNN, 8 * CNN];
+/// Tokens whose entries are kept (the first this many seen; the frequent ones come early):
+/// 4,096 x 13 kB = 54 MB at most.
+const CACHED_TOKENS: usize = 4096;
+
+/// The per-token work that depends on the token alone (projection, layer norm, the first
+/// convolutions' taps), kept across batches for the most common tokens: computed the same way,
+/// so a vector does not depend on what was cached.
+struct TokenCache {
+    slots: Vec<std::sync::OnceLock<Box<[f32]>>>,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+impl TokenCache {
+    fn new(rows: usize) -> TokenCache {
+        TokenCache { slots: (0..rows).map(|_| std::sync::OnceLock::new()).collect(), used: Default::default() }
+    }
+
+    fn get(&self, id: u32) -> Option<&[f32]> {
+        self.slots.get(id as usize)?.get().map(|b| &**b)
+    }
+
+    fn put(&self, id: u32, entry: &[f32]) {
+        use std::sync::atomic::Ordering;
+        let Some(slot) = self.slots.get(id as usize) else { return };
+        if slot.get().is_none() && self.used.fetch_add(1, Ordering::Relaxed) < CACHED_TOKENS {
+            let _ = slot.set(entry.into());
+        }
+    }
 }
 
 /// The weights of each tap of a convolution (taps·CNN × CNN, the window's rows stacked).
@@ -160,6 +198,8 @@ impl Network {
                 QMatrix::new(&taps_side_by_side(&w1[i], ORDERS[i].0), CNN, ORDERS[i].0 * CNN)
             }),
             conv2: std::array::from_fn(|i| per_tap(&w2[i], ORDERS[i].0)),
+            cache: TokenCache::new(rows),
+            computed: Default::default(),
         });
         Ok(Network {
             emb,
@@ -198,6 +238,12 @@ impl Network {
     /// unless `WASH_LESSONS_F32=1`.
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// How many times the eight-bit path computed a token's own work (projection and first
+    /// convolutions) rather than finding it in the cache, since the model was loaded.
+    pub fn tokens_computed(&self) -> u64 {
+        self.quantised.as_ref().map_or(0, |q| q.computed.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Rows of the embedding table (the vocabulary size the weights cover).
@@ -290,6 +336,24 @@ impl Network {
         for (k, &id) in order.iter().enumerate() {
             self.embedding(id, &mut emb_u[k * EMB..(k + 1) * EMB]);
         }
+        for (t, &k) in slot.iter().enumerate() {
+            feats[t * FEAT..t * FEAT + EMB].copy_from_slice(&emb_u[k * EMB..(k + 1) * EMB]);
+        }
+        if let Some(q) = quantised {
+            // Each distinct token's entry: computed now, or kept from an earlier batch.
+            let (computed, ids) = self.token_entries(q, &order, &emb_u);
+            let entries: Vec<&[f32]> = order
+                .iter()
+                .map(|&id| match ids.binary_search(&id) {
+                    Ok(i) => &computed[i * ENTRY..(i + 1) * ENTRY],
+                    Err(_) => q.cache.get(id).expect("a token not computed now is cached"),
+                })
+                .collect();
+            self.convolutions_int8(q, &entries, &slot, &bounds, &mut feats);
+            self.pool(sentences, &feats, sums);
+            FEATS.with(|f| *f.borrow_mut() = feats);
+            return;
+        }
         let mut x_u = vec![0f32; u * 3 * CNN];
         if let Some(q) = quantised {
             let mut rows = QRows::with_width(EMB);
@@ -311,16 +375,8 @@ impl Network {
         for row in x_u.chunks_exact_mut(3 * CNN) {
             layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
         }
-        for (t, &k) in slot.iter().enumerate() {
-            feats[t * FEAT..t * FEAT + EMB].copy_from_slice(&emb_u[k * EMB..(k + 1) * EMB]);
-        }
         drop(emb_u);
-
-        if let Some(q) = quantised {
-            self.convolutions_int8(q, &x_u, &slot, &bounds, &mut feats);
-        } else {
-            self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
-        }
+        self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
         drop(x_u);
         self.pool(sentences, &feats, sums);
         FEATS.with(|f| *f.borrow_mut() = feats);
@@ -360,69 +416,94 @@ impl Network {
         }
     }
 
-    /// The three branches' convolutions in eight bits, into columns EMB.. of `feats`. The first
-    /// convolution's input depends on the token alone, so its taps are computed once per
-    /// distinct token and each window sums its tokens' taps; the second is one fused window
-    /// product per token.
+    /// The entries ([`ENTRY`] floats) of the distinct tokens `order` (embeddings `emb_u`) that
+    /// the cache does not hold, computed in eight bits and offered to the cache; returned with
+    /// their token ids, sorted by id.
+    #[inline(always)]
+    fn token_entries(&self, q: &Quantised, order: &[u32], emb_u: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let mut miss: Vec<(u32, usize)> =
+            order.iter().enumerate().filter(|(_, &id)| q.cache.get(id).is_none()).map(|(k, &id)| (id, k)).collect();
+        miss.sort_unstable();
+        let m = miss.len();
+        let mut local = vec![0f32; m * ENTRY];
+        if m == 0 {
+            return (local, Vec::new());
+        }
+        let mut rows = QRows::with_width(EMB);
+        for &(_, k) in &miss {
+            rows.push(&emb_u[k * EMB..(k + 1) * EMB]);
+        }
+        let mut x = vec![0f32; m * 3 * CNN];
+        q.proj.product(&rows, &mut x);
+        for (i, row) in x.chunks_exact_mut(3 * CNN).enumerate() {
+            for (v, b) in row.iter_mut().zip(&self.proj_b) {
+                *v += b;
+            }
+            layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
+            local[i * ENTRY..i * ENTRY + 3 * CNN].copy_from_slice(row);
+        }
+        let mut rows = QRows::with_width(CNN);
+        let mut taps = vec![0f32; m * 5 * CNN];
+        for (b, &(order_n, _)) in ORDERS.iter().enumerate() {
+            rows.clear();
+            for row in x.chunks_exact(3 * CNN) {
+                rows.push(&row[b * CNN..(b + 1) * CNN]);
+            }
+            let width = order_n * CNN;
+            q.conv1[b].product(&rows, &mut taps[..m * width]);
+            for i in 0..m {
+                local[i * ENTRY + TAPS_AT[b]..i * ENTRY + TAPS_AT[b] + width]
+                    .copy_from_slice(&taps[i * width..(i + 1) * width]);
+            }
+        }
+        for (i, &(id, _)) in miss.iter().enumerate() {
+            q.cache.put(id, &local[i * ENTRY..(i + 1) * ENTRY]);
+        }
+        q.computed.fetch_add(m as u64, std::sync::atomic::Ordering::Relaxed);
+        (local, miss.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// The three branches' convolutions in eight bits, into columns EMB.. of `feats`, from the
+    /// distinct tokens' entries: each window of the first convolution sums its tokens' taps;
+    /// the second is one fused window product per token.
     #[inline(always)]
     fn convolutions_int8(
         &self,
         q: &Quantised,
-        x_u: &[f32],
+        entries: &[&[f32]],
         slot: &[usize],
         bounds: &[(usize, usize)],
         feats: &mut [f32],
     ) {
         let n = slot.len();
-        let u = x_u.len() / (3 * CNN);
         let mut rows = QRows::with_width(CNN);
-        let mut taps = vec![0f32; u * 5 * CNN];
         let mut h = vec![0f32; n * CNN];
         let mut c = vec![0f32; n * CNN];
         // src[j][t]: the token tap j of token t's window sees (NONE outside its sentence).
         let mut src: [Vec<u32>; 5] = Default::default();
-        let mut src_u: [Vec<u32>; 5] = Default::default();
         for (i, &(order_n, left)) in ORDERS.iter().enumerate() {
-            for j in 0..order_n {
-                src[j].clear();
-                src_u[j].clear();
+            for (j, src) in src.iter_mut().enumerate().take(order_n) {
+                src.clear();
                 for (t, &(s, e)) in bounds.iter().enumerate() {
                     match (t + j).checked_sub(left).filter(|p| *p >= s && *p < e) {
-                        Some(p) => {
-                            src[j].push(p as u32);
-                            src_u[j].push(slot[p] as u32);
-                        }
-                        None => {
-                            src[j].push(int8::NONE);
-                            src_u[j].push(int8::NONE);
-                        }
+                        Some(p) => src.push(p as u32),
+                        None => src.push(int8::NONE),
                     }
                 }
             }
-            rows.clear();
-            for k in 0..u {
-                rows.push(&x_u[k * 3 * CNN + i * CNN..k * 3 * CNN + (i + 1) * CNN]);
-            }
-            // The first convolution depends on the tokens alone: all taps of each distinct token
-            // in one product, then each window sums its tokens' taps (measured faster than the
-            // fused window product below, which would compute every token).
-            let width = order_n * CNN;
-            q.conv1[i].product(&rows, &mut taps[..u * width]);
+            // h = relu(Σ taps + b1) + xs
             for t in 0..n {
                 let dst = &mut h[t * CNN..(t + 1) * CNN];
-                dst.fill(0.0);
-                for (j, s) in src_u[..order_n].iter().enumerate() {
+                dst.copy_from_slice(&self.b1[i]);
+                for (j, s) in src[..order_n].iter().enumerate() {
                     if s[t] != int8::NONE {
-                        let k = s[t] as usize;
-                        add(dst, &taps[k * width + j * CNN..k * width + (j + 1) * CNN]);
+                        let e = entries[slot[s[t] as usize]];
+                        add(dst, &e[TAPS_AT[i] + j * CNN..TAPS_AT[i] + (j + 1) * CNN]);
                     }
                 }
-            }
-            // h = relu(window · w1 + b1) + xs
-            for (t, dst) in h.chunks_exact_mut(CNN).enumerate() {
-                let xs = &x_u[slot[t] * 3 * CNN + i * CNN..slot[t] * 3 * CNN + (i + 1) * CNN];
-                for ((hv, xv), b) in dst.iter_mut().zip(xs).zip(&self.b1[i]) {
-                    *hv = (*hv + b).max(0.0) + xv;
+                let xs = &entries[slot[t]][i * CNN..(i + 1) * CNN];
+                for (hv, xv) in dst.iter_mut().zip(xs) {
+                    *hv = hv.max(0.0) + xv;
                 }
             }
             rows.clear();
@@ -531,6 +612,13 @@ pub fn flops(tokens: usize) -> f64 {
 
 /// [`flops`] in two parts: the per-token products (eight-bit where the CPU runs them) and the
 /// per-sentence ones (always float32).
+/// Operations of the per-token work that depends on the token alone (projection and first
+/// convolutions), which the eight-bit path computes once per distinct token of a batch and
+/// keeps for common tokens ([`Network::tokens_computed`] counts how often it ran).
+pub fn flops_token_alone() -> f64 {
+    2.0 * (EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| n * CNN * CNN).sum::<usize>()) as f64
+}
+
 pub fn flops_split(tokens: usize) -> (f64, f64) {
     let per_token = EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| 2 * n * CNN * CNN).sum::<usize>();
     let per_sentence = FEAT * DIM + 2 * DIM * HIDDEN + HIDDEN * HIDDEN + 2 * HIDDEN * DIM + DIM * DIM;
@@ -840,6 +928,44 @@ mod tests {
             net.forward_with(Precision::Int8, &[s], &mut one);
             assert!(cos(&one, &int8s[i * DIM..(i + 1) * DIM]) > 0.99999, "sentence {i}");
         }
+    }
+
+    #[test]
+    fn kept_token_work_gives_the_vectors_computed_afresh_bit_for_bit() {
+        if !int8::available() {
+            eprintln!("skipped: no AVX-512 VNNI, so no eight-bit path and no token cache");
+            return;
+        }
+        let sentences: Vec<Vec<u32>> =
+            (0..9).map(|i| (0..3 + (i * 5) % 17).map(|j| ((i * 13 + j * 7) % 120) as u32).collect()).collect();
+        let refs: Vec<&[u32]> = sentences.iter().map(Vec::as_slice).collect();
+        let net = random_network(300);
+        let (mut first, mut again) = (Vec::new(), Vec::new());
+        net.forward_with(Precision::Int8, &refs, &mut first);
+        let q = net.quantised.as_ref().unwrap();
+        assert!(q.cache.get(sentences[0][0]).is_some(), "tokens of the first batch are kept");
+        // The same batch again: every token's entry now comes from the cache.
+        net.forward_with(Precision::Int8, &refs, &mut again);
+        assert_eq!(first, again);
+        // Mixed: half the tokens new to a fresh network's cache.
+        let fresh = random_network(300);
+        let mut warm = Vec::new();
+        fresh.forward_with(Precision::Int8, &refs[..4], &mut warm);
+        let mut mixed = Vec::new();
+        fresh.forward_with(Precision::Int8, &refs, &mut mixed);
+        assert_eq!(first, mixed);
+    }
+
+    #[test]
+    fn the_token_cache_keeps_at_most_its_bound() {
+        let cache = TokenCache::new(CACHED_TOKENS + 100);
+        for id in 0..(CACHED_TOKENS + 100) as u32 {
+            cache.put(id, &[id as f32; 4]);
+        }
+        let kept = (0..(CACHED_TOKENS + 100) as u32).filter(|&id| cache.get(id).is_some()).count();
+        assert_eq!(kept, CACHED_TOKENS);
+        assert_eq!(cache.get(7), Some(&[7.0f32; 4][..]));
+        assert_eq!(cache.get(u32::MAX), None);
     }
 
     #[test]
