@@ -117,11 +117,9 @@ fn speed(model: Option<PathBuf>, passages: Option<PathBuf>, json: bool) -> i32 {
     std::hint::black_box(&out);
     let rate = batch.len() as f64 / secs;
     let per_passage = tokens as f64 / batch.len() as f64;
-    let (token_flops, sentence_flops) = batch
-        .iter()
-        .map(|t| crate::model::network::flops_split(m.tokenize(t).len()))
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
-    let (mut token_flops, sentence_flops) = (token_flops / batch.len() as f64, sentence_flops / batch.len() as f64);
+    // Both parts are linear in the tokens and the sentences: per passage, from the totals.
+    let (token_flops, sentence_flops) = crate::model::network::flops_split(tokens);
+    let mut token_flops = token_flops / batch.len() as f64;
     // The eight-bit path computes a token's own work (projection, first convolutions) once per
     // distinct token of a batch, or not at all when it keeps it from an earlier batch: count
     // what it ran.

@@ -157,7 +157,6 @@ impl QMatrix {
 /// convolutions' shape (512 tokens × 256 by 256 × 1,280) on every core at once for about `secs`
 /// seconds, through [`QMatrix::product`] (the portable loops where the CPU lacks VNNI).
 pub fn gops(secs: f64) -> f64 {
-    use rayon::prelude::*;
     let (m, k, n) = (512, 256, 1280);
     let w: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.01 - 0.02).collect();
     let q = QMatrix::new(&w, k, n);
@@ -166,21 +165,7 @@ pub fn gops(secs: f64) -> f64 {
     for _ in 0..m {
         a.push(&row);
     }
-    let threads = rayon::current_num_threads().max(1);
-    let start = std::time::Instant::now();
-    let mut rounds = 0usize;
-    while start.elapsed().as_secs_f64() < secs || rounds == 0 {
-        (0..threads).into_par_iter().for_each(|_| {
-            let mut c = vec![0f32; m * n];
-            for _ in 0..4 {
-                q.product(&a, &mut c);
-            }
-            std::hint::black_box(&c);
-        });
-        rounds += 1;
-    }
-    let ops = 2.0 * (m * k * n) as f64 * 4.0 * threads as f64 * rounds as f64;
-    ops / start.elapsed().as_secs_f64() / 1e9
+    super::network::on_every_core(secs, 2.0 * (m * k * n) as f64, m * n, |c| q.product(&a, c))
 }
 
 /// Rows of activations in eight bits (offset by 128), each with its scale.

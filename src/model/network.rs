@@ -339,45 +339,31 @@ impl Network {
         for (t, &k) in slot.iter().enumerate() {
             feats[t * FEAT..t * FEAT + EMB].copy_from_slice(&emb_u[k * EMB..(k + 1) * EMB]);
         }
-        if let Some(q) = quantised {
-            // Each distinct token's entry: computed now, or kept from an earlier batch.
-            let (computed, ids) = self.token_entries(q, &order, &emb_u);
-            let entries: Vec<&[f32]> = order
-                .iter()
-                .map(|&id| match ids.binary_search(&id) {
-                    Ok(i) => &computed[i * ENTRY..(i + 1) * ENTRY],
-                    Err(_) => q.cache.get(id).expect("a token not computed now is cached"),
-                })
-                .collect();
-            self.convolutions_int8(q, &entries, &slot, &bounds, &mut feats);
-            self.pool(sentences, &feats, sums);
-            FEATS.with(|f| *f.borrow_mut() = feats);
-            return;
-        }
-        let mut x_u = vec![0f32; u * 3 * CNN];
-        if let Some(q) = quantised {
-            let mut rows = QRows::with_width(EMB);
-            for row in emb_u.chunks_exact(EMB) {
-                rows.push(row);
+        match quantised {
+            Some(q) => {
+                // Each distinct token's entry: computed now, or kept from an earlier batch.
+                let (computed, ids) = self.token_entries(q, &order, &emb_u);
+                let entries: Vec<&[f32]> = order
+                    .iter()
+                    .map(|&id| match ids.binary_search(&id) {
+                        Ok(i) => &computed[i * ENTRY..(i + 1) * ENTRY],
+                        Err(_) => q.cache.get(id).expect("a token not computed now is cached"),
+                    })
+                    .collect();
+                self.convolutions_int8(q, &entries, &slot, &bounds, &mut feats);
             }
-            q.proj.product(&rows, &mut x_u);
-            for row in x_u.chunks_exact_mut(3 * CNN) {
-                for (v, b) in row.iter_mut().zip(&self.proj_b) {
-                    *v += b;
+            None => {
+                let mut x_u = vec![0f32; u * 3 * CNN];
+                for row in x_u.chunks_exact_mut(3 * CNN) {
+                    row.copy_from_slice(&self.proj_b);
                 }
+                gemm(&emb_u, u, EMB, &self.proj_w, 3 * CNN, &mut x_u, 1.0);
+                for row in x_u.chunks_exact_mut(3 * CNN) {
+                    layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
+                }
+                self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
             }
-        } else {
-            for row in x_u.chunks_exact_mut(3 * CNN) {
-                row.copy_from_slice(&self.proj_b);
-            }
-            gemm(&emb_u, u, EMB, &self.proj_w, 3 * CNN, &mut x_u, 1.0);
         }
-        for row in x_u.chunks_exact_mut(3 * CNN) {
-            layer_norm(row, &self.ln_g_all, &self.ln_b_all, self.eps);
-        }
-        drop(emb_u);
-        self.convolutions_f32(&x_u, &slot, &bounds, &mut feats);
-        drop(x_u);
         self.pool(sentences, &feats, sums);
         FEATS.with(|f| *f.borrow_mut() = feats);
     }
@@ -610,8 +596,6 @@ pub fn flops(tokens: usize) -> f64 {
     per_token + per_sentence
 }
 
-/// [`flops`] in two parts: the per-token products (eight-bit where the CPU runs them) and the
-/// per-sentence ones (always float32).
 /// Operations of the per-token work that depends on the token alone (projection and first
 /// convolutions), which the eight-bit path computes once per distinct token of a batch and
 /// keeps for common tokens ([`Network::tokens_computed`] counts how often it ran).
@@ -619,6 +603,8 @@ pub fn flops_token_alone() -> f64 {
     2.0 * (EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| n * CNN * CNN).sum::<usize>()) as f64
 }
 
+/// [`flops`] in two parts: the per-token products (eight-bit where the CPU runs them) and the
+/// per-sentence ones (always float32).
 pub fn flops_split(tokens: usize) -> (f64, f64) {
     let per_token = EMB * 3 * CNN + ORDERS.iter().map(|&(n, _)| 2 * n * CNN * CNN).sum::<usize>();
     let per_sentence = FEAT * DIM + 2 * DIM * HIDDEN + HIDDEN * HIDDEN + 2 * HIDDEN * DIM + DIM * DIM;
@@ -629,25 +615,31 @@ pub fn flops_split(tokens: usize) -> (f64, f64) {
 /// per-token shape (512 tokens x 768 by 768 x 256, as the convolutions run) on every core at
 /// once, for about `secs` seconds, through the same GEMM as the network.
 pub fn gemm_gflops(secs: f64) -> f64 {
-    use rayon::prelude::*;
     let (m, k, n) = (512, 3 * CNN, CNN);
     let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.01).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.01).collect();
+    on_every_core(secs, 2.0 * (m * k * n) as f64, m * n, |c| gemm(&a, m, k, &b, n, c, 0.0))
+}
+
+/// Billions of operations per second of `product` (`ops` operations per call, writing into a
+/// buffer of `out` floats) called on every core at once for about `secs` seconds.
+pub(crate) fn on_every_core(secs: f64, ops: f64, out: usize, product: impl Fn(&mut [f32]) + Sync) -> f64 {
+    use rayon::prelude::*;
+    const CALLS: usize = 8;
     let threads = rayon::current_num_threads().max(1);
     let start = std::time::Instant::now();
     let mut rounds = 0usize;
     while start.elapsed().as_secs_f64() < secs || rounds == 0 {
         (0..threads).into_par_iter().for_each(|_| {
-            let mut c = vec![0f32; m * n];
-            for _ in 0..8 {
-                gemm(&a, m, k, &b, n, &mut c, 0.0);
+            let mut c = vec![0f32; out];
+            for _ in 0..CALLS {
+                product(&mut c);
             }
             std::hint::black_box(&c);
         });
         rounds += 1;
     }
-    let ops = 2.0 * (m * k * n) as f64 * 8.0 * threads as f64 * rounds as f64;
-    ops / start.elapsed().as_secs_f64() / 1e9
+    ops * (CALLS * threads * rounds) as f64 / start.elapsed().as_secs_f64() / 1e9
 }
 
 /// Four 6-bit values from three bytes (little end first).
