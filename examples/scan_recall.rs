@@ -5,6 +5,9 @@
 //!
 //!   cargo run --release --example scan_recall -- INDEX QUERIES.tsv [TOP=2000] [DOCS=200]
 //!
+//! `docs_found`: distinct documents among the exact scan's TOP passages (at most DOCS), which says
+//! whether TOP passages are enough to fill DOCS documents.
+//!
 //! QUERIES.tsv: the query in its second tab-separated column (the realdev set's format); the
 //! first line is a header.
 
@@ -34,6 +37,8 @@ fn main() {
     let passages = exact.count(&searcher).expect("count");
     sketched.count(&searcher).expect("load");
     let (mut rp, mut rd, mut ts, mut te) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Distinct documents among the exact scan's TOP passages (at most DOCS): whether TOP is deep enough.
+    let mut found = Vec::new();
     let first_docs = |m: &[wash_lessons::index::vectors::PassageMatch]| {
         let mut seen = Vec::new();
         for p in m {
@@ -58,6 +63,7 @@ fn main() {
         let got: HashSet<_> = a.iter().map(key).collect();
         rp.push(e.iter().filter(|m| got.contains(&key(m))).count() as f64 / e.len().max(1) as f64);
         let (da, de) = (first_docs(&a), first_docs(&e));
+        found.push(de.len() as f64);
         rd.push(de.iter().filter(|d| da.contains(d)).count() as f64 / de.len().max(1) as f64);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
@@ -68,12 +74,14 @@ fn main() {
     println!(
         "{{\"passages\": {passages}, \"queries\": {}, \"top\": {top}, \"docs\": {docs}, \
          \"recall_passages\": {:.4}, \"min_recall_passages\": {:.4}, \"recall_docs\": {:.4}, \"min_recall_docs\": {:.4}, \
-         \"sketched_ms_p50\": {:.2}, \"exact_ms_p50\": {:.2}}}",
+         \"docs_found_mean\": {:.1}, \"docs_found_min\": {}, \"sketched_ms_p50\": {:.2}, \"exact_ms_p50\": {:.2}}}",
         queries.len(),
         mean(&rp),
         rp.iter().cloned().fold(1.0, f64::min),
         mean(&rd),
         rd.iter().cloned().fold(1.0, f64::min),
+        mean(&found),
+        found.iter().cloned().fold(f64::INFINITY, f64::min),
         pct(&mut ts, 0.5),
         pct(&mut te, 0.5)
     );

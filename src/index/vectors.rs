@@ -455,12 +455,15 @@ impl VectorCache {
             for (si, (ord, v)) in segs.iter().enumerate() {
                 let (Some(signs), None) = (&v.signs, &v.graph) else { continue };
                 let a = alive(*ord);
-                signs.estimate(&q, qscale, |i, e| {
-                    if e > floor && live(v, a, i) {
-                        cands.push((e, si as u32, i as u32));
-                        if cands.len() >= 2 * want {
-                            keep_best(&mut cands, want);
-                            floor = cands.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                signs.estimate(&q, qscale, |start, est| {
+                    for (k, &e) in est.iter().enumerate() {
+                        let i = start + k;
+                        if e > floor && live(v, a, i) {
+                            cands.push((e, si as u32, i as u32));
+                            if cands.len() >= 2 * want {
+                                keep_best(&mut cands, want);
+                                floor = cands.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                            }
                         }
                     }
                 });
