@@ -14,7 +14,8 @@
 //! so that the sum of the query components a row's bits select is four popcounts of the row's
 //! bits and one bit plane of the query each. The bits are stored eight rows at a time, word by
 //! word, so that one AVX-512 register holds the same word of eight rows and its popcounts are the
-//! eight rows' sums at once.
+//! eight rows' sums at once (VPOPCNTDQ; with AVX-512BW alone each half byte's bits come from a
+//! table; other CPUs count a row at a time, with POPCNT where it exists).
 
 use crate::model::DIM;
 
@@ -166,11 +167,11 @@ impl Query4 {
     #[cfg(test)]
     fn sums(&self, words: &[u64], out: &mut [u32]) {
         #[cfg(target_arch = "x86_64")]
-        {
-            if avx512() {
-                // SAFETY: the CPU has the features the function is compiled for.
-                return unsafe { sums_avx512(&self.planes, words, out, |_, _| {}) };
-            }
+        match kernel() {
+            // SAFETY: `kernel` chose each only on a CPU with the features it is compiled for.
+            Kernel::Popcnt => return unsafe { sums_popcnt(&self.planes, words, out) },
+            Kernel::Bytes => return unsafe { sums_bytes(&self.planes, words, out) },
+            Kernel::Portable => {}
         }
         sums_portable(&self.planes, words, out)
     }
@@ -178,28 +179,78 @@ impl Query4 {
     /// Per row of `words` (whole groups), its estimate from its sum, `alpha` and `ones`.
     fn estimates(&self, words: &[u64], (alpha, ones): (&[f32], &[f32]), terms: &Terms, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        {
-            if avx512() {
-                // SAFETY: the CPU has the features the function is compiled for.
-                return unsafe { estimates_avx512(&self.planes, words, (alpha, ones), terms, out) };
-            }
+        match kernel() {
+            // SAFETY: `kernel` chose each only on a CPU with the features it is compiled for.
+            Kernel::Popcnt => return unsafe { estimates_popcnt(&self.planes, words, (alpha, ones), terms, out) },
+            Kernel::Bytes => return unsafe { estimates_bytes(&self.planes, words, (alpha, ones), terms, out) },
+            Kernel::Portable => {}
         }
-        let mut sums = vec![0u32; out.len()];
-        sums_portable(&self.planes, words, &mut sums);
-        for (((e, &t), &a), &o) in out.iter_mut().zip(&sums).zip(alpha).zip(ones) {
-            *e = terms.estimate(t, a, o);
-        }
+        estimates_portable(&self.planes, words, (alpha, ones), terms, out)
     }
 }
 
-/// Whether this CPU runs `sums_avx512`.
+/// How this CPU counts the bits: AVX-512 VPOPCNTDQ (Ice Lake, Zen 4 and later), AVX-512BW
+/// with a table of each half byte's bits (Skylake-SP, Cascade Lake), or a row at a time.
 #[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq")
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kernel {
+    Popcnt,
+    Bytes,
+    Portable,
+}
+
+/// The fastest of them this CPU has (each needs AVX-512F, AVX2 and FMA for the estimates).
+#[cfg(target_arch = "x86_64")]
+fn kernel() -> Kernel {
+    if !is_x86_feature_detected!("avx512f") || !is_x86_feature_detected!("avx2") || !is_x86_feature_detected!("fma") {
+        Kernel::Portable
+    } else if is_x86_feature_detected!("avx512vpopcntdq") {
+        Kernel::Popcnt
+    } else if is_x86_feature_detected!("avx512bw") {
+        Kernel::Bytes
+    } else {
+        Kernel::Portable
+    }
+}
+
+/// `Query4::estimates` on any CPU.
+fn estimates_portable(
+    planes: &[[u64; WORDS]; PLANES],
+    words: &[u64],
+    (alpha, ones): (&[f32], &[f32]),
+    terms: &Terms,
+    out: &mut [f32],
+) {
+    let mut sums = vec![0u32; out.len()];
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has POPCNT.
+        unsafe { sums_popcnt64(planes, words, &mut sums) };
+    } else {
+        sums_portable(planes, words, &mut sums);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    sums_portable(planes, words, &mut sums);
+    for (((e, &t), &a), &o) in out.iter_mut().zip(&sums).zip(alpha).zip(ones) {
+        *e = terms.estimate(t, a, o);
+    }
 }
 
 /// Any CPU: a row's words at a time.
 fn sums_portable(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+    sums_rows(planes, words, out)
+}
+
+/// `sums_portable` with the POPCNT instruction (x86-64 CPUs since 2008; without it Rust counts
+/// bits with a dozen instructions a word).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn sums_popcnt64(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+    sums_rows(planes, words, out)
+}
+
+#[inline(always)]
+fn sums_rows(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
     for (group, out) in words.chunks_exact(GROUP * WORDS).zip(out.chunks_mut(GROUP)) {
         for (r, o) in out.iter_mut().enumerate() {
             let mut t = 0u32;
@@ -214,75 +265,148 @@ fn sums_portable(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]
     }
 }
 
-/// AVX-512 with VPOPCNTDQ: one register holds word `c` of a group's eight rows; each of the
-/// query's planes is ANDed with it and counted, lane by lane. Each group's eight sums go to
-/// `out` when it has room for them, and to `then` with the group's number.
-/// `Query4::estimates` with AVX-512: the eight sums of a group, converted and combined with
-/// the group's `alpha` and `ones` in one register.
+/// `Query4::estimates` with AVX-512 VPOPCNTDQ.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,fma")]
-unsafe fn estimates_avx512(
+unsafe fn estimates_popcnt(
+    planes: &[[u64; WORDS]; PLANES],
+    words: &[u64],
+    rows: (&[f32], &[f32]),
+    terms: &Terms,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: this function's features are those of the intrinsics.
+    unsafe { estimates_body(planes, words, rows, terms, out, |v| _mm512_popcnt_epi64(v)) }
+}
+
+/// `Query4::estimates` with AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+unsafe fn estimates_bytes(
+    planes: &[[u64; WORDS]; PLANES],
+    words: &[u64],
+    rows: (&[f32], &[f32]),
+    terms: &Terms,
+    out: &mut [f32],
+) {
+    // SAFETY: this function's features are those of the intrinsics.
+    unsafe { estimates_body(planes, words, rows, terms, out, |v| popcnt_bytes(v)) }
+}
+
+/// `Query4::sums` with AVX-512 VPOPCNTDQ.
+#[cfg(all(test, target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,fma")]
+unsafe fn sums_popcnt(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+    use std::arch::x86_64::*;
+    // SAFETY: this function's features are those of the intrinsics.
+    unsafe { sums_body(planes, words, out, |_, _| {}, |v| _mm512_popcnt_epi64(v)) }
+}
+
+/// `Query4::sums` with AVX-512BW.
+#[cfg(all(test, target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+unsafe fn sums_bytes(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+    // SAFETY: this function's features are those of the intrinsics.
+    unsafe { sums_body(planes, words, out, |_, _| {}, |v| popcnt_bytes(v)) }
+}
+
+/// The bits set in each 64-bit lane, with AVX-512BW only: each half byte's count from a table
+/// (`vpshufb`), the bytes of a lane summed by `vpsadbw`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn popcnt_bytes(v: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    // SAFETY: called only from functions compiled with AVX-512BW.
+    unsafe {
+        let table = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+        let low = _mm512_set1_epi8(0x0f);
+        let lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, low));
+        let hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+        _mm512_sad_epu8(_mm512_add_epi8(lo, hi), _mm512_setzero_si512())
+    }
+}
+
+/// The eight sums of each group, converted and combined with the group's `alpha` and `ones`
+/// in one register. Inlined into a function compiled for the features of `popcnt`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn estimates_body(
     planes: &[[u64; WORDS]; PLANES],
     words: &[u64],
     (alpha, ones): (&[f32], &[f32]),
     terms: &Terms,
     out: &mut [f32],
+    popcnt: impl Fn(std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i,
 ) {
     use std::arch::x86_64::*;
-    let (kt, ko, k0) = (_mm256_set1_ps(terms.t), _mm256_set1_ps(terms.ones), _mm256_set1_ps(terms.k0));
-    let (scale, base) = (_mm256_set1_ps(terms.scale), _mm256_set1_ps(terms.base));
     let groups = words.len() / (GROUP * WORDS);
     assert!(alpha.len() >= groups * GROUP && ones.len() >= groups * GROUP && out.len() >= groups * GROUP);
-    // SAFETY: the CPU has the features (this function's); the group's alpha, ones and out are in
-    // bounds (asserted above).
+    // SAFETY: the caller is compiled with AVX-512F, AVX2 and FMA; the group's alpha, ones and
+    // out are in bounds (asserted above).
     unsafe {
-        sums_avx512(planes, words, &mut [], |g, t| {
-            let i = g * GROUP;
-            let a = _mm256_loadu_ps(alpha.as_ptr().add(i));
-            let o = _mm256_loadu_ps(ones.as_ptr().add(i));
-            let inner = _mm256_fmadd_ps(kt, _mm256_cvtepi32_ps(t), _mm256_fmadd_ps(ko, o, k0));
-            _mm256_storeu_ps(out.as_mut_ptr().add(i), _mm256_fmadd_ps(_mm256_mul_ps(a, scale), inner, base));
-        })
+        let (kt, ko, k0) = (_mm256_set1_ps(terms.t), _mm256_set1_ps(terms.ones), _mm256_set1_ps(terms.k0));
+        let (scale, base) = (_mm256_set1_ps(terms.scale), _mm256_set1_ps(terms.base));
+        sums_body(
+            planes,
+            words,
+            &mut [],
+            |g, t| {
+                let i = g * GROUP;
+                let a = _mm256_loadu_ps(alpha.as_ptr().add(i));
+                let o = _mm256_loadu_ps(ones.as_ptr().add(i));
+                let inner = _mm256_fmadd_ps(kt, _mm256_cvtepi32_ps(t), _mm256_fmadd_ps(ko, o, k0));
+                _mm256_storeu_ps(out.as_mut_ptr().add(i), _mm256_fmadd_ps(_mm256_mul_ps(a, scale), inner, base));
+            },
+            popcnt,
+        )
     }
 }
 
+/// One register holds word `c` of a group's eight rows; each of the query's planes is ANDed with
+/// it and counted, lane by lane. Each group's eight sums go to `out` when it has room for them,
+/// and to `then` with the group's number. Inlined into a function compiled for AVX-512F and the
+/// features of `popcnt`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vpopcntdq")]
-#[inline]
-unsafe fn sums_avx512(
+#[inline(always)]
+unsafe fn sums_body(
     planes: &[[u64; WORDS]; PLANES],
     words: &[u64],
     out: &mut [u32],
     mut then: impl FnMut(usize, std::arch::x86_64::__m256i),
+    popcnt: impl Fn(std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i,
 ) {
     use std::arch::x86_64::*;
     let groups = words.len() / (GROUP * WORDS);
-    let mut bcast = [[_mm512_setzero_si512(); WORDS]; PLANES];
-    for (b, plane) in bcast.iter_mut().zip(planes) {
-        for (z, &w) in b.iter_mut().zip(plane) {
-            *z = _mm512_set1_epi64(w as i64);
-        }
-    }
-    for g in 0..groups {
-        let group = &words[g * GROUP * WORDS..(g + 1) * GROUP * WORDS];
-        let mut acc = [_mm512_setzero_si512(); PLANES];
-        for (c, run) in group.chunks_exact(GROUP).enumerate() {
-            // SAFETY: `run` holds GROUP = 8 words.
-            let w = unsafe { _mm512_loadu_si512(run.as_ptr() as *const _) };
-            for (a, b) in acc.iter_mut().zip(&bcast) {
-                *a = _mm512_add_epi64(*a, _mm512_popcnt_epi64(_mm512_and_si512(w, b[c])));
+    // SAFETY: the caller is compiled with AVX-512F; loads and stores are within the slices.
+    unsafe {
+        let mut bcast = [[_mm512_setzero_si512(); WORDS]; PLANES];
+        for (b, plane) in bcast.iter_mut().zip(planes) {
+            for (z, &w) in b.iter_mut().zip(plane) {
+                *z = _mm512_set1_epi64(w as i64);
             }
         }
-        let mut t = acc[0];
-        for (p, a) in acc.iter().enumerate().skip(1) {
-            t = _mm512_add_epi64(t, _mm512_sll_epi64(*a, _mm_cvtsi32_si128(p as i32)));
+        for g in 0..groups {
+            let group = &words[g * GROUP * WORDS..(g + 1) * GROUP * WORDS];
+            let mut acc = [_mm512_setzero_si512(); PLANES];
+            for (c, run) in group.chunks_exact(GROUP).enumerate() {
+                // `run` holds GROUP = 8 words.
+                let w = _mm512_loadu_si512(run.as_ptr() as *const _);
+                for (a, b) in acc.iter_mut().zip(&bcast) {
+                    *a = _mm512_add_epi64(*a, popcnt(_mm512_and_si512(w, b[c])));
+                }
+            }
+            let mut t = acc[0];
+            for (p, a) in acc.iter().enumerate().skip(1) {
+                t = _mm512_add_epi64(t, _mm512_sll_epi64(*a, _mm_cvtsi32_si128(p as i32)));
+            }
+            let t = _mm512_cvtepi64_epi32(t);
+            if let Some(o) = out.get_mut(g * GROUP..(g + 1) * GROUP) {
+                // `o` holds GROUP = 8 u32.
+                _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, t);
+            }
+            then(g, t);
         }
-        let t = _mm512_cvtepi64_epi32(t);
-        if let Some(o) = out.get_mut(g * GROUP..(g + 1) * GROUP) {
-            // SAFETY: `o` holds GROUP = 8 u32.
-            unsafe { _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, t) };
-        }
-        then(g, t);
     }
 }
 
@@ -317,19 +441,62 @@ mod tests {
         let mut portable = vec![0u32; rows];
         sums_portable(&query.planes, &words, &mut portable);
         assert_eq!(portable, expected);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            let mut v = vec![0u32; rows];
+            // SAFETY: the CPU has POPCNT.
+            unsafe { sums_popcnt64(&query.planes, &words, &mut v) };
+            assert_eq!(v, expected, "POPCNT");
+        }
         let mut any = vec![0u32; rows];
         query.sums(&words, &mut any);
         assert_eq!(any, expected);
+        #[cfg(target_arch = "x86_64")]
+        {
+            // Each kernel this CPU has, whichever `kernel` picks.
+            let has = |f: &str| {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                    && match f {
+                        "popcnt" => std::arch::is_x86_feature_detected!("avx512vpopcntdq"),
+                        _ => std::arch::is_x86_feature_detected!("avx512bw"),
+                    }
+            };
+            if has("popcnt") {
+                let mut v = vec![0u32; rows];
+                // SAFETY: the CPU has the features.
+                unsafe { sums_popcnt(&query.planes, &words, &mut v) };
+                assert_eq!(v, expected, "VPOPCNTDQ");
+            }
+            if has("bytes") {
+                let mut v = vec![0u32; rows];
+                // SAFETY: the CPU has the features.
+                unsafe { sums_bytes(&query.planes, &words, &mut v) };
+                assert_eq!(v, expected, "AVX-512BW");
+            }
+        }
         // The estimates of every variant: from the sums, as the formula says.
         let alpha: Vec<f32> = (0..rows).map(|r| 0.01 + r as f32 * 0.001).collect();
         let ones: Vec<f32> =
             (0..rows).map(|r| (0..WORDS).map(|c| row_words[r * WORDS + c].count_ones()).sum::<u32>() as f32).collect();
         let terms = Terms { t: 0.5, ones: -3.0, k0: 7.0, scale: 0.02, base: 0.1 };
+        let check = |est: &[f32], what: &str| {
+            for r in 0..rows {
+                let want = terms.estimate(expected[r], alpha[r], ones[r]);
+                assert!((est[r] - want).abs() <= 1e-4 * want.abs().max(1.0), "{what}, row {r}: {} vs {want}", est[r]);
+            }
+        };
         let mut est = vec![0f32; rows];
         query.estimates(&words, (&alpha, &ones), &terms, &mut est);
-        for r in 0..rows {
-            let want = terms.estimate(expected[r], alpha[r], ones[r]);
-            assert!((est[r] - want).abs() <= 1e-4 * want.abs().max(1.0), "row {r}: {} vs {want}", est[r]);
+        check(&est, "this CPU's");
+        estimates_portable(&query.planes, &words, (&alpha, &ones), &terms, &mut est);
+        check(&est, "portable");
+        #[cfg(target_arch = "x86_64")]
+        if kernel() != Kernel::Portable && std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has the features.
+            unsafe { estimates_bytes(&query.planes, &words, (&alpha, &ones), &terms, &mut est) };
+            check(&est, "AVX-512BW");
         }
     }
 
