@@ -27,6 +27,8 @@ const GROUP: usize = 8;
 const PLANES: usize = 4;
 /// Levels of those components.
 const LEVELS: f32 = ((1 << PLANES) - 1) as f32;
+/// Rows estimated at a time.
+const BLOCK: usize = 1024;
 
 /// The sketch of one segment's rows.
 pub(crate) struct Signs {
@@ -92,7 +94,6 @@ impl Signs {
     /// the exact scores (comparable across segments), given to `f` a block of rows at a time
     /// with the number of the block's first row (no allocation the size of the segment).
     pub(crate) fn estimate(&self, q: &[i8], qscale: f32, mut f: impl FnMut(usize, &[f32])) {
-        const BLOCK: usize = 1024;
         let at_mean: f32 = q.iter().zip(&self.mean).map(|(&a, &m)| a as f32 * m).sum();
         let query = Query4::new(q);
         // Σ over set bits of q ≈ lo · ones + step · t, and q·signs = 2 Σ_set q - Σ q, so
@@ -144,6 +145,8 @@ struct Query4 {
     /// Σ over components of their level.
     sum: f32,
     planes: [[u64; WORDS]; PLANES],
+    /// How this CPU counts the bits, chosen once per query.
+    kernel: Kernel,
 }
 
 impl Query4 {
@@ -160,97 +163,91 @@ impl Query4 {
                 plane[d / 64] |= (((level >> p) & 1) as u64) << (d % 64);
             }
         }
-        Query4 { lo, step, sum: sum as f32, planes }
+        Query4 { lo, step, sum: sum as f32, planes, kernel: kernel() }
     }
 
     /// Per row of `words` (whole groups), the sum of the levels its bits select.
     #[cfg(test)]
     fn sums(&self, words: &[u64], out: &mut [u32]) {
-        #[cfg(target_arch = "x86_64")]
-        match kernel() {
-            // SAFETY: `kernel` chose each only on a CPU with the features it is compiled for.
-            Kernel::Popcnt => return unsafe { sums_popcnt(&self.planes, words, out) },
-            Kernel::Bytes => return unsafe { sums_bytes(&self.planes, words, out) },
-            Kernel::Portable => {}
+        match self.kernel {
+            // SAFETY (each): `kernel` chose it only on a CPU with the features it is compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Popcnt => unsafe { sums_popcnt(&self.planes, words, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Bytes => unsafe { sums_bytes(&self.planes, words, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Popcnt => unsafe { sums_popcnt64(&self.planes, words, out) },
+            _ => sums_portable(&self.planes, words, out),
         }
-        sums_portable(&self.planes, words, out)
     }
 
-    /// Per row of `words` (whole groups), its estimate from its sum, `alpha` and `ones`.
+    /// Per row of `words` (whole groups, at most `BLOCK` rows), its estimate from its sum,
+    /// `alpha` and `ones`.
     fn estimates(&self, words: &[u64], (alpha, ones): (&[f32], &[f32]), terms: &Terms, out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        match kernel() {
-            // SAFETY: `kernel` chose each only on a CPU with the features it is compiled for.
-            Kernel::Popcnt => return unsafe { estimates_popcnt(&self.planes, words, (alpha, ones), terms, out) },
-            Kernel::Bytes => return unsafe { estimates_bytes(&self.planes, words, (alpha, ones), terms, out) },
-            Kernel::Portable => {}
+        let mut sums = [0u32; BLOCK];
+        let sums = &mut sums[..out.len()];
+        match self.kernel {
+            // SAFETY (each): `kernel` chose it only on a CPU with the features it is compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Popcnt => return unsafe { estimates_popcnt(&self.planes, words, (alpha, ones), terms, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Bytes => return unsafe { estimates_bytes(&self.planes, words, (alpha, ones), terms, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Popcnt => unsafe { sums_popcnt64(&self.planes, words, sums) },
+            _ => sums_portable(&self.planes, words, sums),
         }
-        estimates_portable(&self.planes, words, (alpha, ones), terms, out)
+        for (((e, &t), &a), &o) in out.iter_mut().zip(&*sums).zip(alpha).zip(ones) {
+            *e = terms.estimate(t, a, o);
+        }
     }
 }
 
 /// How this CPU counts the bits: AVX-512 VPOPCNTDQ (Ice Lake, Zen 4 and later), AVX-512BW
-/// with a table of each half byte's bits (Skylake-SP, Cascade Lake), or a row at a time.
-#[cfg(target_arch = "x86_64")]
+/// with a table of each half byte's bits (Skylake-SP, Cascade Lake), a row at a time with the
+/// POPCNT instruction, or a row at a time with plain Rust.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Kernel {
+    Avx512Popcnt,
+    Avx512Bytes,
     Popcnt,
-    Bytes,
     Portable,
 }
 
-/// The fastest of them this CPU has (each needs AVX-512F, AVX2 and FMA for the estimates).
-#[cfg(target_arch = "x86_64")]
-fn kernel() -> Kernel {
-    if !is_x86_feature_detected!("avx512f") || !is_x86_feature_detected!("avx2") || !is_x86_feature_detected!("fma") {
-        Kernel::Portable
-    } else if is_x86_feature_detected!("avx512vpopcntdq") {
-        Kernel::Popcnt
-    } else if is_x86_feature_detected!("avx512bw") {
-        Kernel::Bytes
-    } else {
-        Kernel::Portable
+impl Kernel {
+    /// Fastest first.
+    const ALL: [Kernel; 4] = [Kernel::Avx512Popcnt, Kernel::Avx512Bytes, Kernel::Popcnt, Kernel::Portable];
+
+    /// Whether this CPU runs it (the AVX-512 ones also need AVX2 and FMA for the estimates).
+    fn supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx512 = || {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+            };
+            match self {
+                Kernel::Avx512Popcnt => avx512() && is_x86_feature_detected!("avx512vpopcntdq"),
+                Kernel::Avx512Bytes => avx512() && is_x86_feature_detected!("avx512bw"),
+                Kernel::Popcnt => is_x86_feature_detected!("popcnt"),
+                Kernel::Portable => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Portable
+        }
     }
 }
 
-/// `Query4::estimates` on any CPU.
-fn estimates_portable(
-    planes: &[[u64; WORDS]; PLANES],
-    words: &[u64],
-    (alpha, ones): (&[f32], &[f32]),
-    terms: &Terms,
-    out: &mut [f32],
-) {
-    let mut sums = vec![0u32; out.len()];
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU has POPCNT.
-        unsafe { sums_popcnt64(planes, words, &mut sums) };
-    } else {
-        sums_portable(planes, words, &mut sums);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    sums_portable(planes, words, &mut sums);
-    for (((e, &t), &a), &o) in out.iter_mut().zip(&sums).zip(alpha).zip(ones) {
-        *e = terms.estimate(t, a, o);
-    }
+/// The fastest kernel this CPU has.
+fn kernel() -> Kernel {
+    Kernel::ALL.into_iter().find(|k| k.supported()).unwrap_or(Kernel::Portable)
 }
 
 /// Any CPU: a row's words at a time.
-fn sums_portable(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
-    sums_rows(planes, words, out)
-}
-
-/// `sums_portable` with the POPCNT instruction (x86-64 CPUs since 2008; without it Rust counts
-/// bits with a dozen instructions a word).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn sums_popcnt64(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
-    sums_rows(planes, words, out)
-}
-
 #[inline(always)]
-fn sums_rows(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+fn sums_portable(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
     for (group, out) in words.chunks_exact(GROUP * WORDS).zip(out.chunks_mut(GROUP)) {
         for (r, o) in out.iter_mut().enumerate() {
             let mut t = 0u32;
@@ -263,6 +260,14 @@ fn sums_rows(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
             *o = t;
         }
     }
+}
+
+/// `sums_portable` with the POPCNT instruction (x86-64 CPUs since 2008; without it Rust counts
+/// bits with a dozen instructions a word).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn sums_popcnt64(planes: &[[u64; WORDS]; PLANES], words: &[u64], out: &mut [u32]) {
+    sums_portable(planes, words, out)
 }
 
 /// `Query4::estimates` with AVX-512 VPOPCNTDQ.
@@ -438,65 +443,29 @@ mod tests {
             let back = query.lo + query.step * level(d) as f32;
             assert!((back - a as f32).abs() <= query.step / 2.0 + 1e-3, "component {d}: {a} -> {back}");
         }
-        let mut portable = vec![0u32; rows];
-        sums_portable(&query.planes, &words, &mut portable);
-        assert_eq!(portable, expected);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
+        // Every kernel this CPU has, whichever `kernel` picks.
+        let kernels: Vec<Kernel> = Kernel::ALL.into_iter().filter(|k| k.supported()).collect();
+        assert!(kernels.contains(&Kernel::Portable) && kernels.contains(&query.kernel));
+        let mut query = query;
+        for &k in &kernels {
+            query.kernel = k;
             let mut v = vec![0u32; rows];
-            // SAFETY: the CPU has POPCNT.
-            unsafe { sums_popcnt64(&query.planes, &words, &mut v) };
-            assert_eq!(v, expected, "POPCNT");
-        }
-        let mut any = vec![0u32; rows];
-        query.sums(&words, &mut any);
-        assert_eq!(any, expected);
-        #[cfg(target_arch = "x86_64")]
-        {
-            // Each kernel this CPU has, whichever `kernel` picks.
-            let has = |f: &str| {
-                std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                    && match f {
-                        "popcnt" => std::arch::is_x86_feature_detected!("avx512vpopcntdq"),
-                        _ => std::arch::is_x86_feature_detected!("avx512bw"),
-                    }
-            };
-            if has("popcnt") {
-                let mut v = vec![0u32; rows];
-                // SAFETY: the CPU has the features.
-                unsafe { sums_popcnt(&query.planes, &words, &mut v) };
-                assert_eq!(v, expected, "VPOPCNTDQ");
-            }
-            if has("bytes") {
-                let mut v = vec![0u32; rows];
-                // SAFETY: the CPU has the features.
-                unsafe { sums_bytes(&query.planes, &words, &mut v) };
-                assert_eq!(v, expected, "AVX-512BW");
-            }
+            query.sums(&words, &mut v);
+            assert_eq!(v, expected, "{k:?}");
         }
         // The estimates of every variant: from the sums, as the formula says.
         let alpha: Vec<f32> = (0..rows).map(|r| 0.01 + r as f32 * 0.001).collect();
         let ones: Vec<f32> =
             (0..rows).map(|r| (0..WORDS).map(|c| row_words[r * WORDS + c].count_ones()).sum::<u32>() as f32).collect();
         let terms = Terms { t: 0.5, ones: -3.0, k0: 7.0, scale: 0.02, base: 0.1 };
-        let check = |est: &[f32], what: &str| {
+        for &k in &kernels {
+            query.kernel = k;
+            let mut est = vec![0f32; rows];
+            query.estimates(&words, (&alpha, &ones), &terms, &mut est);
             for r in 0..rows {
                 let want = terms.estimate(expected[r], alpha[r], ones[r]);
-                assert!((est[r] - want).abs() <= 1e-4 * want.abs().max(1.0), "{what}, row {r}: {} vs {want}", est[r]);
+                assert!((est[r] - want).abs() <= 1e-4 * want.abs().max(1.0), "{k:?}, row {r}: {} vs {want}", est[r]);
             }
-        };
-        let mut est = vec![0f32; rows];
-        query.estimates(&words, (&alpha, &ones), &terms, &mut est);
-        check(&est, "this CPU's");
-        estimates_portable(&query.planes, &words, (&alpha, &ones), &terms, &mut est);
-        check(&est, "portable");
-        #[cfg(target_arch = "x86_64")]
-        if kernel() != Kernel::Portable && std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has the features.
-            unsafe { estimates_bytes(&query.planes, &words, (&alpha, &ones), &terms, &mut est) };
-            check(&est, "AVX-512BW");
         }
     }
 
