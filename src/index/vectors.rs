@@ -456,13 +456,20 @@ impl VectorCache {
                 let (Some(signs), None) = (&v.signs, &v.graph) else { continue };
                 let a = alive(*ord);
                 signs.estimate(&q, qscale, |start, est| {
-                    for (k, &e) in est.iter().enumerate() {
-                        let i = start + k;
-                        if e > floor && live(v, a, i) {
-                            cands.push((e, si as u32, i as u32));
-                            if cands.len() >= 2 * want {
-                                keep_best(&mut cands, want);
-                                floor = cands.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                    for (c, chunk) in est.chunks(MASK_ROWS).enumerate() {
+                        // Most rows fall under the floor: one compare of sixteen rows, then only
+                        // the rows above it, without a branch per row.
+                        let mut above = rows_above(chunk, floor);
+                        while above != 0 {
+                            let k = above.trailing_zeros() as usize;
+                            above &= above - 1;
+                            let i = start + c * MASK_ROWS + k;
+                            if live(v, a, i) {
+                                cands.push((chunk[k], si as u32, i as u32));
+                                if cands.len() >= 2 * want {
+                                    keep_best(&mut cands, want);
+                                    floor = cands.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+                                }
                             }
                         }
                     }
@@ -500,6 +507,19 @@ const SKETCH_CANDIDATES: usize = 4;
 const SKETCH_MIN_CANDIDATES: usize = 4_096;
 
 /// Keeps the `n` best-scored entries (in no order).
+/// Rows compared with the floor at a time.
+const MASK_ROWS: usize = 16;
+
+/// Bit k set where `chunk[k]` (at most `MASK_ROWS` values) is above `floor`.
+#[inline]
+fn rows_above(chunk: &[f32], floor: f32) -> u32 {
+    match <&[f32; MASK_ROWS]>::try_from(chunk) {
+        // A whole chunk: sixteen compares the compiler turns into vector compares and one mask.
+        Ok(full) => full.iter().enumerate().fold(0, |m, (k, &e)| m | (((e > floor) as u32) << k)),
+        Err(_) => chunk.iter().enumerate().fold(0, |m, (k, &e)| m | (((e > floor) as u32) << k)),
+    }
+}
+
 fn keep_best(v: &mut Vec<(f32, u32, u32)>, n: usize) {
     if v.len() > n {
         if n > 0 {
@@ -656,6 +676,17 @@ pub(crate) fn clustered(n: usize, seed: u64) -> Vec<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_above_the_floor_are_the_mask_bits() {
+        let full: Vec<f32> = (0..MASK_ROWS).map(|k| if k % 3 == 0 { 1.0 } else { -1.0 }).collect();
+        let want: u32 = (0..MASK_ROWS).filter(|k| k % 3 == 0).map(|k| 1 << k).sum();
+        assert_eq!(rows_above(&full, 0.0), want);
+        assert_eq!(rows_above(&full, f32::NEG_INFINITY), (1u32 << MASK_ROWS) - 1);
+        // Equal to the floor is not above it; a short last chunk; NaN never passes.
+        assert_eq!(rows_above(&[0.5, 0.25, 0.75, f32::NAN], 0.5), 0b100);
+        assert_eq!(rows_above(&[], 0.0), 0);
+    }
 
     #[test]
     fn blobs_round_trip_and_refuse_other_shapes() {
