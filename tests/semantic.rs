@@ -164,8 +164,10 @@ fn index_runs_embed_passages_and_reembed_only_what_changed() {
     assert!(top["passage"]["similarity"].as_f64().unwrap() > 0.2, "{top}");
 }
 
-#[test]
-fn without_a_model_search_is_by_keywords_and_says_so_once() {
+/// The Kasai note and the Sikasso case study indexed with no model (a missing file named as the
+/// model): the temporary folder, the index, the documents, the missing model and the run.
+fn two_documents_indexed_without_a_model(
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf, std::path::PathBuf, std::process::Output) {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("idx");
     let docs = tmp.path().join("docs");
@@ -178,6 +180,39 @@ fn without_a_model_search_is_by_keywords_and_says_so_once() {
     );
     let none = tmp.path().join("no-model.wlm");
     let out = run_with_model(&["index", "--index", s(&index), "--json", s(&docs)], &none);
+    (tmp, index, docs, none, out)
+}
+
+/// An upload's passages are embedded by looking its id up (`embed::run_for`), not by a pass over
+/// the whole index: the named document gets its vectors, and one still waiting for a model keeps
+/// waiting for the next full run.
+#[test]
+fn embedding_named_documents_leaves_the_others_waiting() {
+    let Some(model_path) = util::model("semantic::embedding_named_documents_leaves_the_others_waiting") else {
+        return;
+    };
+    let (_tmp, index, _docs, none, out) = two_documents_indexed_without_a_model();
+    assert_eq!(json(&out)["vectors"]["pending"], 2);
+    let out = run_with_model(&["search", "--index", s(&index), "--json", "--mode", "keyword", "Kasai"], &none);
+    let r = json(&out);
+    let kasai = r["hits"][0]["id"].as_str().unwrap().to_string();
+    assert!(r["hits"][0]["path"].as_str().unwrap().contains("kasai"), "{r}");
+
+    let idx = wash_lessons::index::WashIndex::open(&index).unwrap();
+    let model = Model::load(&model_path).unwrap();
+    let one = wash_lessons::ingest::embed::run_for(&idx, &model, None, &[kasai.as_str()]).unwrap();
+    assert_eq!(one.documents, 1, "{one:?}");
+    assert!(one.embedded > 3, "{one:?}");
+    // The same again: nothing to do. Then a full run finds the other document still waiting.
+    let again = wash_lessons::ingest::embed::run_for(&idx, &model, None, &[kasai.as_str()]).unwrap();
+    assert_eq!((again.documents, again.embedded), (0, 0), "{again:?}");
+    let rest = wash_lessons::ingest::embed::run(&idx, Some(&model), None, 60.0, false).unwrap();
+    assert_eq!(rest.documents, 1, "{rest:?}");
+}
+
+#[test]
+fn without_a_model_search_is_by_keywords_and_says_so_once() {
+    let (_tmp, index, docs, none, out) = two_documents_indexed_without_a_model();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("search is by keywords only").count(), 1, "{err}");

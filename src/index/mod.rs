@@ -219,6 +219,28 @@ pub fn column_terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The live documents of `seg` that hold `term`: a lookup in the term's postings rather than a
+/// pass over every document of the segment.
+pub fn segment_docs_with(seg: &tantivy::SegmentReader, term: &Term) -> Result<Vec<tantivy::DocId>> {
+    use tantivy::DocSet;
+    let mut out = Vec::new();
+    let inv = seg.inverted_index(term.field())?;
+    let postings = inv
+        .read_postings(term, IndexRecordOption::Basic)
+        .map_err(|e| Error::Index(format!("cannot read the index: {e}")))?;
+    if let Some(mut postings) = postings {
+        let alive = seg.alive_bitset();
+        let mut doc = postings.doc();
+        while doc != tantivy::TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                out.push(doc);
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(out)
+}
+
 /// Matches every document and no passage document.
 pub fn documents_query() -> tantivy::query::ExistsQuery {
     tantivy::query::ExistsQuery::new("id".to_string(), false)

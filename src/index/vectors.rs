@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use tantivy::index::SegmentId;
-use tantivy::{DocId, Searcher};
+use tantivy::{DocId, Searcher, Term};
 
 use super::FileState;
 use crate::error::{Error, Result};
@@ -532,26 +532,38 @@ fn keep_best(v: &mut Vec<(f32, u32, u32)>, n: usize) {
 /// The live passages of the given documents, in the order they were written (title first).
 pub fn stored(searcher: &Searcher, of: &std::collections::HashSet<&str>) -> Result<HashMap<String, Vec<PassageBlob>>> {
     let mut out: HashMap<String, Vec<(u32, u32, PassageBlob)>> = HashMap::new();
+    let of_field = searcher.schema().get_field("passage_of")?;
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
         let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
-        let ids = super::column_terms(&parents)?;
-        let alive = seg.alive_bitset();
+        // A few documents' passages are looked up by id; many, read in one pass.
+        let mut found: Vec<(String, tantivy::DocId)> = Vec::new();
+        if of.len() <= LOOKUP_MAX {
+            for &id in of {
+                for doc in super::segment_docs_with(seg, &Term::from_field_text(of_field, id))? {
+                    found.push((id.to_string(), doc));
+                }
+            }
+        } else {
+            let ids = super::column_terms(&parents)?;
+            let alive = seg.alive_bitset();
+            for doc in 0..seg.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                let Some(i) = parents.term_ords(doc).next() else { continue };
+                if of.contains(ids[i as usize].as_str()) {
+                    found.push((ids[i as usize].clone(), doc));
+                }
+            }
+        }
         let mut buf = Vec::new();
-        for doc in 0..seg.max_doc() {
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            let Some(i) = parents.term_ords(doc).next() else { continue };
-            let id = &ids[i as usize];
-            if !of.contains(id.as_str()) {
-                continue;
-            }
+        for (id, doc) in found {
             let Some(b) = blobs.term_ords(doc).next() else { continue };
             buf.clear();
             if blobs.ord_to_bytes(b, &mut buf).map_err(|e| Error::Index(format!("cannot read passages: {e}")))? {
                 if let Some(blob) = decode(&buf) {
-                    out.entry(id.clone()).or_default().push((ord as u32, doc, blob));
+                    out.entry(id).or_default().push((ord as u32, doc, blob));
                 }
             }
         }
@@ -564,6 +576,9 @@ pub fn stored(searcher: &Searcher, of: &std::collections::HashSet<&str>) -> Resu
         })
         .collect())
 }
+
+/// Documents whose passages [`stored`] looks up by id rather than in a pass over every passage.
+const LOOKUP_MAX: usize = 64;
 
 /// Integer dot products of `q` with every row of `data` (rows of `DIM`), in parallel chunks.
 pub fn dot_all(q: &[i8], data: &[i8]) -> Vec<i32> {

@@ -22,7 +22,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tantivy::{DocAddress, IndexWriter, Searcher};
+use tantivy::{DocAddress, DocId, IndexWriter, Searcher, Term};
 
 use crate::config::Config;
 use crate::document::Record;
@@ -119,14 +119,33 @@ pub fn run(
     commit_every_secs: f64,
     progress: bool,
 ) -> Result<EmbedSummary> {
+    run_scoped(idx, model, tagging, commit_every_secs, progress, None)
+}
+
+/// [`run`] for the documents `ids` alone (an upload through the API): they are looked up by id
+/// instead of reading every document and passage of the index, which made each upload cost a
+/// pass over the whole index. Work left on other documents waits for the next [`run`], and the
+/// index's record of whether all vectors are done is left as it was.
+pub fn run_for(idx: &WashIndex, model: &Model, tagging: Option<&Tagging>, ids: &[&str]) -> Result<EmbedSummary> {
+    run_scoped(idx, Some(model), tagging, 60.0, false, Some(ids))
+}
+
+fn run_scoped(
+    idx: &WashIndex,
+    model: Option<&Model>,
+    tagging: Option<&Tagging>,
+    commit_every_secs: f64,
+    progress: bool,
+    only: Option<&[&str]>,
+) -> Result<EmbedSummary> {
     let start = Instant::now();
     let mut summary = EmbedSummary::default();
     let tagging = tagging.filter(|_| model.is_some());
     let fingerprint = tagging.map(|t| t.fingerprint).unwrap_or(0);
     let reader = idx.reader(false)?;
     let searcher = reader.searcher();
-    let docs = documents(&searcher)?;
-    let passages = passage_versions(&searcher)?;
+    let docs = documents(&searcher, only)?;
+    let passages = passage_versions(&searcher, only)?;
     let orphans: Vec<&String> = passages.keys().filter(|p| !docs.contains_key(*p)).collect();
     let mut todo: Vec<(&String, u64, DocAddress)> = docs
         .iter()
@@ -145,7 +164,9 @@ pub fn run(
     };
     retag.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
     if orphans.is_empty() && todo.is_empty() && retag.is_empty() {
-        save_state(idx, true, fingerprint)?;
+        if only.is_none() {
+            save_state(idx, true, fingerprint)?;
+        }
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     }
@@ -163,7 +184,9 @@ pub fn run(
         summary.removed = orphans.len() + stale.len();
         summary.pending = todo.len();
         commit(idx, &mut writer)?;
-        save_state(idx, todo.is_empty(), 0)?;
+        if only.is_none() {
+            save_state(idx, todo.is_empty(), 0)?;
+        }
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     };
@@ -251,7 +274,9 @@ pub fn run(
     bar.finish_and_clear();
     commit(idx, &mut writer)?;
     writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
-    save_state(idx, true, fingerprint)?;
+    if only.is_none() {
+        save_state(idx, true, fingerprint)?;
+    }
     summary.took_ms = start.elapsed().as_millis() as u64;
     Ok(summary)
 }
@@ -374,53 +399,78 @@ struct Live {
 }
 
 /// Live documents by id.
-fn documents(searcher: &Searcher) -> Result<HashMap<String, Live>> {
+fn documents(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, Live>> {
     let mut out = HashMap::new();
+    let id_field = searcher.schema().get_field("id")?;
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
         let Some(id) = ff.str("id")? else { continue };
         let (size, mtime, hash) = (ff.u64("size")?, ff.u64("mtime")?, ff.u64("hash")?);
         let tagged = ff.u64("tagged_with")?;
-        let ids = crate::index::column_terms(&id)?;
-        let alive = seg.alive_bitset();
-        for doc in 0..seg.max_doc() {
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            let Some(i) = id.term_ords(doc).next() else { continue };
+        let live = |doc: DocId| {
             let state = FileState {
                 size: size.first(doc).unwrap_or(0),
                 mtime_ns: mtime.first(doc).unwrap_or(0),
                 hash: hash.first(doc).unwrap_or(0),
             };
-            out.insert(
-                ids[i as usize].clone(),
-                Live {
-                    version: vectors::version(state),
-                    addr: DocAddress::new(ord as u32, doc),
-                    tagged_with: tagged.first(doc).unwrap_or(0),
-                },
-            );
+            Live {
+                version: vectors::version(state),
+                addr: DocAddress::new(ord as u32, doc),
+                tagged_with: tagged.first(doc).unwrap_or(0),
+            }
+        };
+        match only {
+            Some(wanted) => {
+                for &w in wanted {
+                    for doc in crate::index::segment_docs_with(seg, &Term::from_field_text(id_field, w))? {
+                        out.insert(w.to_string(), live(doc));
+                    }
+                }
+            }
+            None => {
+                let ids = crate::index::column_terms(&id)?;
+                let alive = seg.alive_bitset();
+                for doc in 0..seg.max_doc() {
+                    if alive.is_some_and(|a| !a.is_alive(doc)) {
+                        continue;
+                    }
+                    let Some(i) = id.term_ords(doc).next() else { continue };
+                    out.insert(ids[i as usize].clone(), live(doc));
+                }
+            }
         }
     }
     Ok(out)
 }
 
-/// Live passages: document id -> the versions they were computed from.
-fn passage_versions(searcher: &Searcher) -> Result<HashMap<String, HashSet<u64>>> {
+/// Live passages: document id -> the versions they were computed from (of the documents `only`
+/// names, when given).
+fn passage_versions(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, HashSet<u64>>> {
     let mut out: HashMap<String, HashSet<u64>> = HashMap::new();
+    let of_field = searcher.schema().get_field("passage_of")?;
     for seg in searcher.segment_readers() {
         let ff = seg.fast_fields();
         let Some(of) = ff.str("passage_of")? else { continue };
         let version = ff.u64("passage_version")?;
-        let ids = crate::index::column_terms(&of)?;
-        let alive = seg.alive_bitset();
-        for doc in 0..seg.max_doc() {
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
+        match only {
+            Some(wanted) => {
+                for &w in wanted {
+                    for doc in crate::index::segment_docs_with(seg, &Term::from_field_text(of_field, w))? {
+                        out.entry(w.to_string()).or_default().insert(version.first(doc).unwrap_or(0));
+                    }
+                }
             }
-            let Some(i) = of.term_ords(doc).next() else { continue };
-            out.entry(ids[i as usize].clone()).or_default().insert(version.first(doc).unwrap_or(0));
+            None => {
+                let ids = crate::index::column_terms(&of)?;
+                let alive = seg.alive_bitset();
+                for doc in 0..seg.max_doc() {
+                    if alive.is_some_and(|a| !a.is_alive(doc)) {
+                        continue;
+                    }
+                    let Some(i) = of.term_ords(doc).next() else { continue };
+                    out.entry(ids[i as usize].clone()).or_default().insert(version.first(doc).unwrap_or(0));
+                }
+            }
         }
     }
     Ok(out)
