@@ -219,26 +219,49 @@ pub fn column_terms(col: &tantivy::columnar::StrColumn) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The live documents of `seg` that hold `term`: a lookup in the term's postings rather than a
-/// pass over every document of the segment.
-pub fn segment_docs_with(seg: &tantivy::SegmentReader, term: &Term) -> Result<Vec<tantivy::DocId>> {
+/// Every live document of `seg` with a value in the string column `column` (an indexed, fast
+/// field: "id", "passage_of"), given to `f` with that value. With `only`, just the documents
+/// holding those values, each looked up in the field's postings instead of a pass over every
+/// document of the segment (an upload needs its own document, not the index's).
+pub fn for_each_by_column(
+    seg: &tantivy::SegmentReader,
+    column: &str,
+    only: Option<&[&str]>,
+    mut f: impl FnMut(&str, tantivy::DocId),
+) -> Result<()> {
     use tantivy::DocSet;
-    let mut out = Vec::new();
-    let inv = seg.inverted_index(term.field())?;
-    let postings = inv
-        .read_postings(term, IndexRecordOption::Basic)
-        .map_err(|e| Error::Index(format!("cannot read the index: {e}")))?;
-    if let Some(mut postings) = postings {
-        let alive = seg.alive_bitset();
-        let mut doc = postings.doc();
-        while doc != tantivy::TERMINATED {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                out.push(doc);
+    let alive = seg.alive_bitset();
+    let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
+    match only {
+        Some(wanted) => {
+            let field = seg.schema().get_field(column)?;
+            let inv = seg.inverted_index(field)?;
+            for &value in wanted {
+                let term = Term::from_field_text(field, value);
+                let postings = inv
+                    .read_postings(&term, IndexRecordOption::Basic)
+                    .map_err(|e| Error::Index(format!("cannot read the index: {e}")))?;
+                let Some(mut postings) = postings else { continue };
+                let mut doc = postings.doc();
+                while doc != tantivy::TERMINATED {
+                    if is_alive(doc) {
+                        f(value, doc);
+                    }
+                    doc = postings.advance();
+                }
             }
-            doc = postings.advance();
+        }
+        None => {
+            let Some(col) = seg.fast_fields().str(column)? else { return Ok(()) };
+            let values = column_terms(&col)?;
+            for doc in (0..seg.max_doc()).filter(|&d| is_alive(d)) {
+                if let Some(i) = col.term_ords(doc).next() {
+                    f(&values[i as usize], doc);
+                }
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Matches every document and no passage document.

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use tantivy::index::SegmentId;
-use tantivy::{DocId, Searcher, Term};
+use tantivy::{DocId, Searcher};
 
 use super::FileState;
 use crate::error::{Error, Result};
@@ -506,7 +506,6 @@ const SKETCH_CANDIDATES: usize = 4;
 /// ...and at least this many.
 const SKETCH_MIN_CANDIDATES: usize = 4_096;
 
-/// Keeps the `n` best-scored entries (in no order).
 /// Rows compared with the floor at a time.
 const MASK_ROWS: usize = 16;
 
@@ -520,6 +519,7 @@ fn rows_above(chunk: &[f32], floor: f32) -> u32 {
     }
 }
 
+/// Keeps the `n` best-scored entries (in no order).
 fn keep_best(v: &mut Vec<(f32, u32, u32)>, n: usize) {
     if v.len() > n {
         if n > 0 {
@@ -532,31 +532,17 @@ fn keep_best(v: &mut Vec<(f32, u32, u32)>, n: usize) {
 /// The live passages of the given documents, in the order they were written (title first).
 pub fn stored(searcher: &Searcher, of: &std::collections::HashSet<&str>) -> Result<HashMap<String, Vec<PassageBlob>>> {
     let mut out: HashMap<String, Vec<(u32, u32, PassageBlob)>> = HashMap::new();
-    let of_field = searcher.schema().get_field("passage_of")?;
+    // A few documents' passages are looked up by id; many, read in one pass.
+    let wanted: Vec<&str> = of.iter().copied().collect();
+    let only = (of.len() <= LOOKUP_MAX).then_some(wanted.as_slice());
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-        let ff = seg.fast_fields();
-        let (Some(parents), Some(blobs)) = (ff.str("passage_of")?, ff.bytes("passage")?) else { continue };
-        // A few documents' passages are looked up by id; many, read in one pass.
-        let mut found: Vec<(String, tantivy::DocId)> = Vec::new();
-        if of.len() <= LOOKUP_MAX {
-            for &id in of {
-                for doc in super::segment_docs_with(seg, &Term::from_field_text(of_field, id))? {
-                    found.push((id.to_string(), doc));
-                }
+        let Some(blobs) = seg.fast_fields().bytes("passage")? else { continue };
+        let mut found: Vec<(String, DocId)> = Vec::new();
+        super::for_each_by_column(seg, "passage_of", only, |id, doc| {
+            if of.contains(id) {
+                found.push((id.to_string(), doc));
             }
-        } else {
-            let ids = super::column_terms(&parents)?;
-            let alive = seg.alive_bitset();
-            for doc in 0..seg.max_doc() {
-                if alive.is_some_and(|a| !a.is_alive(doc)) {
-                    continue;
-                }
-                let Some(i) = parents.term_ords(doc).next() else { continue };
-                if of.contains(ids[i as usize].as_str()) {
-                    found.push((ids[i as usize].clone(), doc));
-                }
-            }
-        }
+        })?;
         let mut buf = Vec::new();
         for (id, doc) in found {
             let Some(b) = blobs.term_ords(doc).next() else { continue };

@@ -22,7 +22,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tantivy::{DocAddress, DocId, IndexWriter, Searcher, Term};
+use tantivy::{DocAddress, IndexWriter, Searcher};
 
 use crate::config::Config;
 use crate::document::Record;
@@ -398,47 +398,26 @@ struct Live {
     tagged_with: u64,
 }
 
-/// Live documents by id.
+/// Live documents by id (those `only` names, when given).
 fn documents(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, Live>> {
     let mut out = HashMap::new();
-    let id_field = searcher.schema().get_field("id")?;
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
-        let Some(id) = ff.str("id")? else { continue };
         let (size, mtime, hash) = (ff.u64("size")?, ff.u64("mtime")?, ff.u64("hash")?);
         let tagged = ff.u64("tagged_with")?;
-        let live = |doc: DocId| {
+        crate::index::for_each_by_column(seg, "id", only, |id, doc| {
             let state = FileState {
                 size: size.first(doc).unwrap_or(0),
                 mtime_ns: mtime.first(doc).unwrap_or(0),
                 hash: hash.first(doc).unwrap_or(0),
             };
-            Live {
+            let live = Live {
                 version: vectors::version(state),
                 addr: DocAddress::new(ord as u32, doc),
                 tagged_with: tagged.first(doc).unwrap_or(0),
-            }
-        };
-        match only {
-            Some(wanted) => {
-                for &w in wanted {
-                    for doc in crate::index::segment_docs_with(seg, &Term::from_field_text(id_field, w))? {
-                        out.insert(w.to_string(), live(doc));
-                    }
-                }
-            }
-            None => {
-                let ids = crate::index::column_terms(&id)?;
-                let alive = seg.alive_bitset();
-                for doc in 0..seg.max_doc() {
-                    if alive.is_some_and(|a| !a.is_alive(doc)) {
-                        continue;
-                    }
-                    let Some(i) = id.term_ords(doc).next() else { continue };
-                    out.insert(ids[i as usize].clone(), live(doc));
-                }
-            }
-        }
+            };
+            out.insert(id.to_string(), live);
+        })?;
     }
     Ok(out)
 }
@@ -447,31 +426,11 @@ fn documents(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<Strin
 /// names, when given).
 fn passage_versions(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, HashSet<u64>>> {
     let mut out: HashMap<String, HashSet<u64>> = HashMap::new();
-    let of_field = searcher.schema().get_field("passage_of")?;
     for seg in searcher.segment_readers() {
-        let ff = seg.fast_fields();
-        let Some(of) = ff.str("passage_of")? else { continue };
-        let version = ff.u64("passage_version")?;
-        match only {
-            Some(wanted) => {
-                for &w in wanted {
-                    for doc in crate::index::segment_docs_with(seg, &Term::from_field_text(of_field, w))? {
-                        out.entry(w.to_string()).or_default().insert(version.first(doc).unwrap_or(0));
-                    }
-                }
-            }
-            None => {
-                let ids = crate::index::column_terms(&of)?;
-                let alive = seg.alive_bitset();
-                for doc in 0..seg.max_doc() {
-                    if alive.is_some_and(|a| !a.is_alive(doc)) {
-                        continue;
-                    }
-                    let Some(i) = of.term_ords(doc).next() else { continue };
-                    out.entry(ids[i as usize].clone()).or_default().insert(version.first(doc).unwrap_or(0));
-                }
-            }
-        }
+        let version = seg.fast_fields().u64("passage_version")?;
+        crate::index::for_each_by_column(seg, "passage_of", only, |id, doc| {
+            out.entry(id.to_string()).or_default().insert(version.first(doc).unwrap_or(0));
+        })?;
     }
     Ok(out)
 }

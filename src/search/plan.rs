@@ -10,12 +10,21 @@ pub fn query_parser(idx: &WashIndex) -> QueryParser {
     let fields: Vec<_> = f.titles.iter().chain(&f.bodies).map(|(_, field)| *field).collect();
     let mut qp = QueryParser::for_index(&idx.index, fields);
     for (lang, field) in &f.titles {
-        qp.set_field_boost(*field, if lang == "neutral" { 1.5 } else { 3.0 });
+        qp.set_field_boost(*field, title_boost(lang));
     }
     for (lang, field) in &f.bodies {
         qp.set_field_boost(*field, if lang == "neutral" { 0.5 } else { 1.0 });
     }
     qp
+}
+
+/// The weight of a title field: a language's stemmed title, or the accent-folded one.
+fn title_boost(lang: &str) -> f32 {
+    if lang == "neutral" {
+        1.5
+    } else {
+        3.0
+    }
 }
 
 /// The parser of glossary synonyms: every language's title, and the body in the neutral field
@@ -32,7 +41,7 @@ pub fn synonym_parser(idx: &WashIndex) -> QueryParser {
     let fields: Vec<_> = f.titles.iter().map(|(_, field)| *field).chain(std::iter::once(neutral)).collect();
     let mut qp = QueryParser::for_index(&idx.index, fields);
     for (lang, field) in &f.titles {
-        qp.set_field_boost(*field, if lang == "neutral" { 1.5 } else { 3.0 });
+        qp.set_field_boost(*field, title_boost(lang));
     }
     qp.set_field_boost(neutral, 1.5);
     qp
