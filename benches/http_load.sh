@@ -5,8 +5,10 @@
 #   benches/http_load.sh [DOCS=20000] [DURATION=60s] [CONNECTIONS=32]
 # WRITES=1: uploads (and a deletion after every fourth) go on through the API during the measured
 # run, one after another; afterwards every acknowledged upload that was not deleted must be found
-# (GET /api/documents/{id} and a search for its own word). MODE=keyword|hybrid|semantic adds
-# &mode= to every search.
+# (GET /api/documents/{id} and a search for its own word). WRITE_EVERY=SECONDS paces them: one
+# upload starts every SECONDS (or at once, when the one before took longer); without it they run
+# back to back, as fast as the server takes them. MODE=keyword|hybrid|semantic adds &mode= to
+# every search.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCS=${1:-20000}
@@ -38,7 +40,15 @@ if [ "${WRITES:-0}" = 1 ]; then
   rm -rf "$WORK/uploads" && mkdir -p "$WORK/uploads"
   (
     i=0
+    every_ms=$(awk -v s="${WRITE_EVERY:-0}" 'BEGIN {print int(s * 1000)}')
+    next_ms=$(($(date +%s%N) / 1000000))
     while [ ! -f "$WORK/uploads/stop" ]; do
+      if [ "$every_ms" -gt 0 ]; then
+        now_ms=$(($(date +%s%N) / 1000000))
+        [ "$now_ms" -lt "$next_ms" ] && sleep "$(awk -v d=$((next_ms - now_ms)) 'BEGIN {print d / 1000}')"
+        next_ms=$((next_ms + every_ms))
+        [ -f "$WORK/uploads/stop" ] && break
+      fi
       i=$((i + 1))
       f="$WORK/uploads/note-$i.md"
       printf '# Kiosk note %s\n\nThe kiosk %s closed when its operator left; uploadword%sx was its name.\n' "$i" "$i" "$i" > "$f"
@@ -71,7 +81,7 @@ if [ "${WRITES:-0}" = 1 ]; then
     { [ "$c" = 200 ] && [ "$n" = 1 ]; } || missing=$((missing + 1))
   done < "$WORK/uploads/acked"
   ms=$(sort -n "$WORK/uploads/ms" | awk '{a[NR]=$1} END {print "p50 " a[int(NR*0.5)+1] " ms, p99 " a[int(NR*0.99)+1] " ms"}')
-  echo "uploads: $(wc -l < "$WORK/uploads/acked") kept + $(cat "$WORK/uploads/deleted" 2>/dev/null | wc -l) deleted acknowledged, $(cat "$WORK/uploads/failed" 2>/dev/null | wc -l) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
+  echo "uploads (${WRITE_EVERY:-back to back}${WRITE_EVERY:+ s apart}): $(wc -l < "$WORK/uploads/acked") kept + $(cat "$WORK/uploads/deleted" 2>/dev/null | wc -l) deleted acknowledged, $(cat "$WORK/uploads/failed" 2>/dev/null | wc -l) refused; upload latency $ms; acknowledged but not found afterwards: $missing"
 fi
 echo "server peak memory: $(grep VmHWM /proc/$PID/status)"
 echo "segments in the index: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["segments"]))' "$WORK/index-$DOCS/meta.json")"

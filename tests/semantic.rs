@@ -183,12 +183,13 @@ fn two_documents_indexed_without_a_model(
     (tmp, index, docs, none, out)
 }
 
-/// An upload's passages are embedded by looking its id up (`embed::run_for`), not by a pass over
-/// the whole index: the named document gets its vectors, and one still waiting for a model keeps
-/// waiting for the next full run.
+/// An upload's document and passages are written together (`embed::write_with_passages`, one
+/// commit): the passages carry the version the vector phase checks, so a full run afterwards
+/// leaves the document alone and finds only the other one still waiting; written again, the
+/// document's vectors are reused by text, and it is still one document.
 #[test]
-fn embedding_named_documents_leaves_the_others_waiting() {
-    let Some(model_path) = util::model("semantic::embedding_named_documents_leaves_the_others_waiting") else {
+fn a_document_written_with_its_passages_needs_no_vector_phase() {
+    let Some(model_path) = util::model("semantic::a_document_written_with_its_passages_needs_no_vector_phase") else {
         return;
     };
     let (_tmp, index, _docs, none, out) = two_documents_indexed_without_a_model();
@@ -198,16 +199,34 @@ fn embedding_named_documents_leaves_the_others_waiting() {
     let kasai = r["hits"][0]["id"].as_str().unwrap().to_string();
     assert!(r["hits"][0]["path"].as_str().unwrap().contains("kasai"), "{r}");
 
+    let config = wash_lessons::config::Config::load_dir(&util::root().join("index-config")).unwrap();
+    let served = &config.settings.languages.served;
     let idx = wash_lessons::index::WashIndex::open(&index).unwrap();
     let model = Model::load(&model_path).unwrap();
-    let one = wash_lessons::ingest::embed::run_for(&idx, &model, None, &[kasai.as_str()]).unwrap();
+    let write = |idx: &wash_lessons::index::WashIndex| {
+        let reader = idx.reader(false).unwrap();
+        let searcher = reader.searcher();
+        let doc = idx.find_document(&searcher, &kasai).unwrap().unwrap();
+        let record = idx.full_record(&doc).unwrap();
+        let (state, source) = idx.stored_state(&doc);
+        let mut w = idx.single_writer().unwrap();
+        let (written, summary) = wash_lessons::ingest::embed::write_with_passages(
+            idx, &mut w, &searcher, &model, None, &record, state, served, &source,
+        )
+        .unwrap();
+        w.commit().unwrap();
+        assert_eq!(written.id, kasai);
+        summary
+    };
+    let one = write(&idx);
     assert_eq!(one.documents, 1, "{one:?}");
     assert!(one.embedded > 3, "{one:?}");
-    // The same again: nothing to do. Then a full run finds the other document still waiting.
-    let again = wash_lessons::ingest::embed::run_for(&idx, &model, None, &[kasai.as_str()]).unwrap();
-    assert_eq!((again.documents, again.embedded), (0, 0), "{again:?}");
+    let again = write(&idx);
+    assert_eq!((again.embedded, again.reused), (0, one.embedded), "{again:?}");
     let rest = wash_lessons::ingest::embed::run(&idx, Some(&model), None, 60.0, false).unwrap();
-    assert_eq!(rest.documents, 1, "{rest:?}");
+    assert_eq!((rest.documents, rest.removed), (1, 0), "{rest:?}");
+    let out = run_with_model(&["search", "--index", s(&index), "--json", "--mode", "keyword", "Kasai"], &none);
+    assert_eq!(json(&out)["total"], 1);
 }
 
 #[test]

@@ -634,6 +634,26 @@ async fn uploads_are_extracted_in_a_worker_process_when_isolated() {
     assert_eq!(r["total"], 1);
     let (s, v) = upload(&st, Some(TOKEN), &[("file", Some("x.docx"), b"PK\x03\x04 not really a zip")]).await;
     assert_error(s, &v, "unprocessable_document");
+
+    // One worker serves upload after upload (a file it refuses does not end it)...
+    let first = st.upload_worker.pid().expect("a kept worker");
+    let (s, v) =
+        upload(&st, Some(TOKEN), &[("file", Some("m.md"), b"# Okapi taps\n\nThe okapi taps ran dry.\n")]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!((st.upload_worker.pid(), st.upload_worker.started()), (Some(first), 1));
+    // ...and one that died while idle is replaced before the next upload, which succeeds.
+    let killed = std::process::Command::new("kill").args(["-9", &first.to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(200));
+    let (s, v) =
+        upload(&st, Some(TOKEN), &[("file", Some("k.md"), b"# Kudu pumps\n\nThe kudu pumps were sold.\n")]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(st.upload_worker.started(), 2);
+    assert_ne!(st.upload_worker.pid(), Some(first));
+    for word in ["okapi", "kudu"] {
+        let (_, r) = get(&st, &format!("/api/search?q={word}&mode=keyword")).await;
+        assert_eq!(r["total"], 1, "{r}");
+    }
 }
 
 #[tokio::test]

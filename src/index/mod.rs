@@ -438,13 +438,17 @@ impl WashIndex {
 
     /// A writer with `memory_mb` of budget. Another process writing gets a clear error.
     pub fn writer(&self, memory_mb: usize) -> Result<IndexWriter> {
-        self.index.writer(memory_mb << 20).map_err(|e| match e {
+        self.index.writer(memory_mb << 20).map_err(|e| self.writer_error(e))
+    }
+
+    fn writer_error(&self, e: tantivy::TantivyError) -> Error {
+        match e {
             tantivy::TantivyError::LockFailure(..) => Error::IndexBusy(format!(
                 "the index in {} is being written by another wash-lessons process; wait for it to finish and run again",
                 self.dir.display()
             )),
             e => Error::Index(format!("cannot write the index in {}: {e}", self.dir.display())),
-        })
+        }
     }
 
     /// Merges the segments that tantivy's log merge policy would merge, now, and waits: what a
@@ -461,17 +465,19 @@ impl WashIndex {
     /// load against 381-412 over the same index as 8 (2 large, 6 of a document each). Merging
     /// them rewrites at most that many small documents; larger segments follow the log policy.
     pub fn merge_small_segments(&self) -> Result<usize> {
-        use tantivy::indexer::MergePolicy;
-        let metas: Vec<_> = self.index.searchable_segment_metas()?.into_iter().filter(|m| m.num_docs() > 0).collect();
-        let (tiny, rest): (Vec<_>, Vec<_>) = metas.into_iter().partition(|m| m.num_docs() < TINY_SEGMENT_DOCS);
-        let mut candidates = tantivy::indexer::LogMergePolicy::default().compute_merge_candidates(&rest);
-        if tiny.len() >= 2 {
-            candidates.push(tantivy::indexer::MergeCandidate(tiny.iter().map(|m| m.id()).collect()));
+        if self.small_merges()?.is_empty() {
+            return Ok(0);
         }
+        self.merge_small_segments_in(self.single_writer()?)
+    }
+
+    /// [`WashIndex::merge_small_segments`] with the writer that has just committed (which
+    /// saves opening another), consuming it.
+    pub fn merge_small_segments_in(&self, mut w: IndexWriter) -> Result<usize> {
+        let candidates = self.small_merges()?;
         if candidates.is_empty() {
             return Ok(0);
         }
-        let mut w = self.writer(32)?;
         w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let mut merged = 0;
         for c in candidates {
@@ -480,6 +486,28 @@ impl WashIndex {
         }
         w.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
         Ok(merged)
+    }
+
+    /// The merges [`WashIndex::merge_small_segments`] makes.
+    fn small_merges(&self) -> Result<Vec<tantivy::indexer::MergeCandidate>> {
+        use tantivy::indexer::MergePolicy;
+        let metas: Vec<_> = self.index.searchable_segment_metas()?.into_iter().filter(|m| m.num_docs() > 0).collect();
+        let (tiny, rest): (Vec<_>, Vec<_>) = metas.into_iter().partition(|m| m.num_docs() < TINY_SEGMENT_DOCS);
+        let mut candidates = tantivy::indexer::LogMergePolicy::default().compute_merge_candidates(&rest);
+        if tiny.len() >= 2 {
+            candidates.push(tantivy::indexer::MergeCandidate(tiny.iter().map(|m| m.id()).collect()));
+        }
+        Ok(candidates)
+    }
+
+    /// A writer for one document's worth of changes (an upload, a deletion): one indexing
+    /// thread, so that its documents land in one segment, the smallest memory budget, and no
+    /// merges of its own (they would be dropped with it; see
+    /// [`WashIndex::merge_small_segments_in`]).
+    pub fn single_writer(&self) -> Result<IndexWriter> {
+        let w = self.index.writer_with_num_threads(1, 16 << 20).map_err(|e| self.writer_error(e))?;
+        w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        Ok(w)
     }
 
     /// The stored document with this id.

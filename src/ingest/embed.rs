@@ -119,33 +119,14 @@ pub fn run(
     commit_every_secs: f64,
     progress: bool,
 ) -> Result<EmbedSummary> {
-    run_scoped(idx, model, tagging, commit_every_secs, progress, None)
-}
-
-/// [`run`] for the documents `ids` alone (an upload through the API): they are looked up by id
-/// instead of reading every document and passage of the index, which made each upload cost a
-/// pass over the whole index. Work left on other documents waits for the next [`run`], and the
-/// index's record of whether all vectors are done is left as it was.
-pub fn run_for(idx: &WashIndex, model: &Model, tagging: Option<&Tagging>, ids: &[&str]) -> Result<EmbedSummary> {
-    run_scoped(idx, Some(model), tagging, 60.0, false, Some(ids))
-}
-
-fn run_scoped(
-    idx: &WashIndex,
-    model: Option<&Model>,
-    tagging: Option<&Tagging>,
-    commit_every_secs: f64,
-    progress: bool,
-    only: Option<&[&str]>,
-) -> Result<EmbedSummary> {
     let start = Instant::now();
     let mut summary = EmbedSummary::default();
     let tagging = tagging.filter(|_| model.is_some());
     let fingerprint = tagging.map(|t| t.fingerprint).unwrap_or(0);
     let reader = idx.reader(false)?;
     let searcher = reader.searcher();
-    let docs = documents(&searcher, only)?;
-    let passages = passage_versions(&searcher, only)?;
+    let docs = documents(&searcher)?;
+    let passages = passage_versions(&searcher)?;
     let orphans: Vec<&String> = passages.keys().filter(|p| !docs.contains_key(*p)).collect();
     let mut todo: Vec<(&String, u64, DocAddress)> = docs
         .iter()
@@ -164,9 +145,7 @@ fn run_scoped(
     };
     retag.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
     if orphans.is_empty() && todo.is_empty() && retag.is_empty() {
-        if only.is_none() {
-            save_state(idx, true, fingerprint)?;
-        }
+        save_state(idx, true, fingerprint)?;
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     }
@@ -184,9 +163,7 @@ fn run_scoped(
         summary.removed = orphans.len() + stale.len();
         summary.pending = todo.len();
         commit(idx, &mut writer)?;
-        if only.is_none() {
-            save_state(idx, todo.is_empty(), 0)?;
-        }
+        save_state(idx, todo.is_empty(), 0)?;
         summary.took_ms = start.elapsed().as_millis() as u64;
         return Ok(summary);
     };
@@ -232,31 +209,7 @@ fn run_scoped(
     for (id, version, addr) in &todo {
         let doc = searcher.doc(*addr)?;
         let record = idx.full_record(&doc)?;
-        let ps = passages::of_document(&record.title, &record.pages);
-        let mut blobs = Vec::with_capacity(ps.len());
-        for (page, start, end, text) in ps {
-            let hash = vectors::text_hash(&format!("{page}\u{1f}{text}"));
-            let mut blob = PassageBlob {
-                page,
-                start: start as u32,
-                end: end as u32,
-                text_hash: hash,
-                scale: 0.0,
-                vector: Vec::new(),
-            };
-            match reuse.get(&hash) {
-                Some((scale, v)) => {
-                    blob.scale = *scale;
-                    blob.vector = v.clone();
-                    summary.reused += 1;
-                    blobs.push((blob, None));
-                }
-                None => {
-                    blobs.push((blob, Some(texts.len())));
-                    texts.push(text.to_string());
-                }
-            }
-        }
+        let blobs = passage_blobs(&record, &reuse, &mut texts, &mut summary.reused);
         let retag = tagging.map(|_| (doc, record));
         pending.push(Pending { id: (*id).clone(), version: *version, blobs, retag });
         if texts.len() >= BATCH {
@@ -274,9 +227,7 @@ fn run_scoped(
     bar.finish_and_clear();
     commit(idx, &mut writer)?;
     writer.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
-    if only.is_none() {
-        save_state(idx, true, fingerprint)?;
-    }
+    save_state(idx, true, fingerprint)?;
     summary.took_ms = start.elapsed().as_millis() as u64;
     Ok(summary)
 }
@@ -297,9 +248,18 @@ fn rewrite(
     writer: &mut IndexWriter,
     t: &Tagging,
     doc: &tantivy::TantivyDocument,
-    mut record: Record,
+    record: Record,
     blobs: &[PassageBlob],
 ) -> Result<()> {
+    let record = retagged(t, record, blobs);
+    let (state, source) = idx.stored_state(doc);
+    writer.delete_term(idx.id_term(&record.id));
+    writer.add_document(idx.to_document(&record, state, &t.config.settings.languages.served, &source))?;
+    Ok(())
+}
+
+/// `record` with its tags decided with the meaning of its passages (`blobs`, with vectors).
+fn retagged(t: &Tagging, mut record: Record, blobs: &[PassageBlob]) -> Record {
     let mut vectors = Vec::with_capacity(blobs.len() * DIM);
     let mut refs = Vec::with_capacity(blobs.len());
     for b in blobs.iter().filter(|b| b.vector.len() == DIM) {
@@ -322,10 +282,104 @@ fn rewrite(
     drop(texts);
     record = tagged;
     record.tagged_with = t.fingerprint;
-    let (state, source) = idx.stored_state(doc);
-    writer.delete_term(idx.id_term(&record.id));
-    writer.add_document(idx.to_document(&record, state, &t.config.settings.languages.served, &source))?;
+    record
+}
+
+/// The passages of `record`, each with the vector of an earlier passage of the same text from
+/// `reuse`, or else the index in `texts` where its text is added to be embedded.
+fn passage_blobs(
+    record: &Record,
+    reuse: &HashMap<u64, (f32, Vec<i8>)>,
+    texts: &mut Vec<String>,
+    reused: &mut usize,
+) -> Vec<(PassageBlob, Option<usize>)> {
+    let ps = passages::of_document(&record.title, &record.pages);
+    let mut blobs = Vec::with_capacity(ps.len());
+    for (page, start, end, text) in ps {
+        let hash = vectors::text_hash(&format!("{page}\u{1f}{text}"));
+        let mut blob =
+            PassageBlob { page, start: start as u32, end: end as u32, text_hash: hash, scale: 0.0, vector: Vec::new() };
+        match reuse.get(&hash) {
+            Some((scale, v)) => {
+                blob.scale = *scale;
+                blob.vector = v.clone();
+                *reused += 1;
+                blobs.push((blob, None));
+            }
+            None => {
+                blobs.push((blob, Some(texts.len())));
+                texts.push(text.to_string());
+            }
+        }
+    }
+    blobs
+}
+
+/// Replaces the passages of document `id` with `blobs` (computed from its version `version`).
+fn write_passages(
+    idx: &WashIndex,
+    writer: &mut IndexWriter,
+    id: &str,
+    version: u64,
+    blobs: &[PassageBlob],
+) -> Result<()> {
+    writer.delete_term(idx.passage_term(id));
+    if blobs.is_empty() {
+        // A marker: this version was looked at and has nothing to embed.
+        let marker = PassageBlob { page: 0, start: 0, end: 0, text_hash: 0, scale: 0.0, vector: Vec::new() };
+        writer.add_document(idx.passage_document(id, version, &vectors::encode(&marker)))?;
+    }
+    for blob in blobs {
+        writer.add_document(idx.passage_document(id, version, &vectors::encode(blob)))?;
+    }
     Ok(())
+}
+
+/// Writes one document (new, or replacing the one with its id) together with its passages into
+/// `writer`, uncommitted, so that a single commit makes both visible: an upload through the API
+/// is one writer and one commit, where writing the document and then embedding it took two of
+/// each. The vectors of the document's earlier passages are reused by text (looked up
+/// in `searcher`); with `tagging`, the tags are decided with meaning before the document is
+/// written. Returns the record as written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_with_passages(
+    idx: &WashIndex,
+    writer: &mut IndexWriter,
+    searcher: &Searcher,
+    model: &Model,
+    tagging: Option<&Tagging>,
+    record: &Record,
+    state: FileState,
+    served: &[String],
+    source: &str,
+) -> Result<(Record, EmbedSummary)> {
+    let start = Instant::now();
+    let mut summary = EmbedSummary::default();
+    let reuse = reusable(searcher, &HashSet::from([record.id.as_str()]))?;
+    let mut texts = Vec::new();
+    let blobs = passage_blobs(record, &reuse, &mut texts, &mut summary.reused);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vecs = if refs.is_empty() { Vec::new() } else { model.embed(&refs) };
+    summary.embedded = texts.len();
+    let done: Vec<PassageBlob> = blobs
+        .into_iter()
+        .map(|(mut blob, at)| {
+            if let Some(i) = at {
+                (blob.vector, blob.scale) = vectors::quantize(&vecs[i * DIM..(i + 1) * DIM]);
+            }
+            blob
+        })
+        .collect();
+    write_passages(idx, writer, &record.id, vectors::version(state), &done)?;
+    let record = match tagging {
+        Some(t) => retagged(t, record.clone(), &done),
+        None => record.clone(),
+    };
+    writer.delete_term(idx.id_term(&record.id));
+    writer.add_document(idx.to_document(&record, state, served, source))?;
+    summary.documents = 1;
+    summary.took_ms = start.elapsed().as_millis() as u64;
+    Ok((record, summary))
 }
 
 /// Embeds the batch and writes the passages of the pending documents (and the documents again,
@@ -345,12 +399,6 @@ fn flush(
     let vecs = model.embed(&refs);
     let embedded = texts.len();
     for p in pending.drain(..) {
-        writer.delete_term(idx.passage_term(&p.id));
-        if p.blobs.is_empty() {
-            // A marker: this version was looked at and has nothing to embed.
-            let marker = PassageBlob { page: 0, start: 0, end: 0, text_hash: 0, scale: 0.0, vector: Vec::new() };
-            writer.add_document(idx.passage_document(&p.id, p.version, &vectors::encode(&marker)))?;
-        }
         let mut done = Vec::with_capacity(p.blobs.len());
         for (mut blob, at) in p.blobs {
             if let Some(i) = at {
@@ -359,9 +407,9 @@ fn flush(
                 blob.vector = q;
                 blob.scale = scale;
             }
-            writer.add_document(idx.passage_document(&p.id, p.version, &vectors::encode(&blob)))?;
             done.push(blob);
         }
+        write_passages(idx, writer, &p.id, p.version, &done)?;
         if let (Some(t), Some((doc, record))) = (tagging, p.retag) {
             rewrite(idx, writer, t, &doc, record, &done)?;
         }
@@ -398,14 +446,14 @@ struct Live {
     tagged_with: u64,
 }
 
-/// Live documents by id (those `only` names, when given).
-fn documents(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, Live>> {
+/// Live documents by id.
+fn documents(searcher: &Searcher) -> Result<HashMap<String, Live>> {
     let mut out = HashMap::new();
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         let ff = seg.fast_fields();
         let (size, mtime, hash) = (ff.u64("size")?, ff.u64("mtime")?, ff.u64("hash")?);
         let tagged = ff.u64("tagged_with")?;
-        crate::index::for_each_by_column(seg, "id", only, |id, doc| {
+        crate::index::for_each_by_column(seg, "id", None, |id, doc| {
             let state = FileState {
                 size: size.first(doc).unwrap_or(0),
                 mtime_ns: mtime.first(doc).unwrap_or(0),
@@ -422,13 +470,12 @@ fn documents(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<Strin
     Ok(out)
 }
 
-/// Live passages: document id -> the versions they were computed from (of the documents `only`
-/// names, when given).
-fn passage_versions(searcher: &Searcher, only: Option<&[&str]>) -> Result<HashMap<String, HashSet<u64>>> {
+/// Live passages: document id -> the versions they were computed from.
+fn passage_versions(searcher: &Searcher) -> Result<HashMap<String, HashSet<u64>>> {
     let mut out: HashMap<String, HashSet<u64>> = HashMap::new();
     for seg in searcher.segment_readers() {
         let version = seg.fast_fields().u64("passage_version")?;
-        crate::index::for_each_by_column(seg, "passage_of", only, |id, doc| {
+        crate::index::for_each_by_column(seg, "passage_of", None, |id, doc| {
             out.entry(id.to_string()).or_default().insert(version.first(doc).unwrap_or(0));
         })?;
     }

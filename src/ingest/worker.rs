@@ -119,6 +119,16 @@ impl Worker {
         Ok(Worker { child, stdin, lines, stderr })
     }
 
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Extracts one file. `Err((reason, alive))`: the reason, and whether the worker survived.
     pub fn process(&mut self, iso: &Isolation, job: &Job) -> Result<Record, (String, bool)> {
         let req = serde_json::to_string(job).map_err(|e| (e.to_string(), true))?;

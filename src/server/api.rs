@@ -396,7 +396,7 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     let limits = crate::extract::Limits::from(&st.config.settings.extract);
     let job = crate::ingest::Job::file(&path, &display);
     let extracted = match &st.options.isolation {
-        Some(iso) => crate::ingest::process_isolated(iso, &job),
+        Some(iso) => st.upload_worker.process(iso, &job),
         None => crate::ingest::process(&job, &st.enricher, &limits, &|| {}),
     };
     let record = match extracted {
@@ -408,20 +408,12 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
     };
     let mut state = crate::ingest::file_state(&path).map_err(ApiError::internal)?;
     state.hash = crate::ingest::content_hash(&path).unwrap_or(0);
-    let mut writer = st.idx.writer(st.config.settings.index.writer_memory_mb.min(64)).map_err(ApiError::from)?;
-    writer.delete_term(st.idx.id_term(&record.id));
+    // The document and its passages in one writer and one commit.
+    let mut writer = st.idx.single_writer().map_err(ApiError::from)?;
     let source = std::fs::canonicalize(&path).unwrap_or(path);
-    writer
-        .add_document(st.idx.to_document(
-            &record,
-            state,
-            &st.config.settings.languages.served,
-            &source.to_string_lossy(),
-        ))
-        .map_err(ApiError::internal)?;
-    writer.commit().map_err(ApiError::internal)?;
-    drop(writer);
-    // Its passage vectors, so that it is found by meaning too.
+    let source = source.to_string_lossy();
+    let served = &st.config.settings.languages.served;
+    let mut written = None;
     if let Some(sem) = st.semantic() {
         let tagger = sem.tagger();
         let tagging = tagger.as_deref().map(|t| crate::ingest::embed::Tagging {
@@ -429,11 +421,33 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
             fingerprint: t.fingerprint,
             config: &st.config,
         });
-        if let Err(e) = crate::ingest::embed::run_for(&st.idx, &sem.model, tagging.as_ref(), &[record.id.as_str()]) {
-            tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected");
+        let searcher = st.reader.searcher();
+        match crate::ingest::embed::write_with_passages(
+            &st.idx,
+            &mut writer,
+            &searcher,
+            &sem.model,
+            tagging.as_ref(),
+            &record,
+            state,
+            served,
+            &source,
+        ) {
+            Ok((r, _)) => written = Some(r),
+            Err(e) => tracing::warn!(error = %e, "passage vectors of the upload failed; keyword search is unaffected"),
         }
     }
-    merge_small_segments(&st.idx);
+    let record = match written {
+        Some(r) => r,
+        None => {
+            writer.delete_term(st.idx.id_term(&record.id));
+            writer.delete_term(st.idx.passage_term(&record.id));
+            writer.add_document(st.idx.to_document(&record, state, served, &source)).map_err(ApiError::internal)?;
+            record
+        }
+    };
+    writer.commit().map_err(ApiError::internal)?;
+    merge_small_segments(&st.idx, Some(writer));
     st.reader.reload().map_err(ApiError::internal)?;
     Ok(record)
 }
@@ -441,8 +455,13 @@ fn store_and_index(st: &AppState, fname: &str, bytes: &[u8], meta: &UploadMeta) 
 /// After a write through the API: its small segments merged (see
 /// `WashIndex::merge_small_segments`). The write has landed either way; a failed merge is only
 /// logged, and the next write tries again.
-fn merge_small_segments(idx: &crate::index::WashIndex) {
-    if let Err(e) = idx.merge_small_segments() {
+/// `writer`: the one that has just committed the write, if any.
+fn merge_small_segments(idx: &crate::index::WashIndex, writer: Option<tantivy::IndexWriter>) {
+    let merged = match writer {
+        Some(w) => idx.merge_small_segments_in(w),
+        None => idx.merge_small_segments(),
+    };
+    if let Err(e) = merged {
         tracing::warn!(error = %e, "merging small segments failed; searches are unaffected");
     }
 }
@@ -485,7 +504,7 @@ pub async fn correct_facets(
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
         tracing::info!(id = %id, key = %by, add = ?body.add, remove = ?body.remove, "facets corrected");
-        merge_small_segments(&st2.idx);
+        merge_small_segments(&st2.idx, None);
         st2.reader.reload().map_err(ApiError::internal)?;
         let view = load_view(&st2, &record.id)?;
         Ok(Json(view))
@@ -505,12 +524,11 @@ pub async fn delete(
     blocking_write(move || {
         let doc = find(&st2, &id)?.ok_or_else(|| ApiError::new("not_found", format!("no document with id {id:?}")))?;
         let source = doc.get_first(st2.idx.fields.source).and_then(|v| v.as_str()).map(PathBuf::from);
-        let mut writer = st2.idx.writer(32).map_err(ApiError::from)?;
+        let mut writer = st2.idx.single_writer().map_err(ApiError::from)?;
         writer.delete_term(st2.idx.id_term(&id));
         writer.delete_term(st2.idx.passage_term(&id));
         writer.commit().map_err(ApiError::internal)?;
-        drop(writer);
-        merge_small_segments(&st2.idx);
+        merge_small_segments(&st2.idx, Some(writer));
         st2.reader.reload().map_err(ApiError::internal)?;
         if let (Some(src), Ok(up)) = (source, std::fs::canonicalize(&st2.uploads)) {
             if src.starts_with(&up) {

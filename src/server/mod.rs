@@ -84,6 +84,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Uploads and deletions of this server, one at a time.
     pub write_lock: tokio::sync::Mutex<()>,
+    /// The extraction worker of uploads, kept from one to the next (with `options.isolation`).
+    pub upload_worker: crate::ingest::KeptWorker,
     /// Page templates.
     pub templates: minijinja::Environment<'static>,
     /// The sentence encoder and passage vectors, once the model is installed (set once: at the
@@ -134,6 +136,7 @@ impl AppState {
             uploads,
             metrics: metrics::Metrics::default(),
             write_lock: tokio::sync::Mutex::new(()),
+            upload_worker: crate::ingest::KeptWorker::default(),
             templates: ui::templates(),
             semantic: semantic.map(std::sync::OnceLock::from).unwrap_or_default(),
             idx,
