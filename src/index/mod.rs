@@ -347,6 +347,11 @@ pub struct WashIndex {
 
 /// Segments below this many documents are merged after a write as soon as there are two.
 pub const TINY_SEGMENT_DOCS: u32 = 500;
+/// Segments from [`TINY_SEGMENT_DOCS`] to this many documents are merged as soon as there are
+/// two: a tiny segment that outgrew its tier would otherwise wait for seven others of its size
+/// (tantivy's log policy puts every segment under 10,000 documents in one level of eight), and
+/// each costs every search.
+pub const SMALL_SEGMENT_DOCS: u32 = 10_000;
 
 impl WashIndex {
     /// Opens the index in `dir`, creating it (and the directory) when absent.
@@ -463,7 +468,9 @@ impl WashIndex {
     /// passages) are merged as soon as there are two, so that uploads leave one such segment
     /// instead of up to seven: a hybrid search over 3 segments answered 438-442 requests/s under
     /// load against 381-412 over the same index as 8 (2 large, 6 of a document each). Merging
-    /// them rewrites at most that many small documents; larger segments follow the log policy.
+    /// them rewrites at most that many small documents. So are segments of up to
+    /// [`SMALL_SEGMENT_DOCS`] (a tiny one that grew, and the one before it: a few thousand
+    /// documents rewritten now and then); larger segments follow the log policy.
     pub fn merge_small_segments(&self) -> Result<usize> {
         if self.small_merges()?.is_empty() {
             return Ok(0);
@@ -474,15 +481,19 @@ impl WashIndex {
     /// [`WashIndex::merge_small_segments`] with the writer that has just committed (which
     /// saves opening another), consuming it.
     pub fn merge_small_segments_in(&self, mut w: IndexWriter) -> Result<usize> {
-        let candidates = self.small_merges()?;
-        if candidates.is_empty() {
-            return Ok(0);
-        }
         w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let mut merged = 0;
-        for c in candidates {
-            merged += c.0.len();
-            w.merge(&c.0).wait().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+        // A merge can make a segment for the next tier up (tiny ones merged into a small one):
+        // a few rounds, each over the segments the last left.
+        for _ in 0..3 {
+            let candidates = self.small_merges()?;
+            if candidates.is_empty() {
+                break;
+            }
+            for c in candidates {
+                merged += c.0.len();
+                w.merge(&c.0).wait().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
+            }
         }
         w.wait_merging_threads().map_err(|e| Error::Index(format!("merging segments failed: {e}")))?;
         Ok(merged)
@@ -493,9 +504,12 @@ impl WashIndex {
         use tantivy::indexer::MergePolicy;
         let metas: Vec<_> = self.index.searchable_segment_metas()?.into_iter().filter(|m| m.num_docs() > 0).collect();
         let (tiny, rest): (Vec<_>, Vec<_>) = metas.into_iter().partition(|m| m.num_docs() < TINY_SEGMENT_DOCS);
+        let (small, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|m| m.num_docs() < SMALL_SEGMENT_DOCS);
         let mut candidates = tantivy::indexer::LogMergePolicy::default().compute_merge_candidates(&rest);
-        if tiny.len() >= 2 {
-            candidates.push(tantivy::indexer::MergeCandidate(tiny.iter().map(|m| m.id()).collect()));
+        for tier in [tiny, small] {
+            if tier.len() >= 2 {
+                candidates.push(tantivy::indexer::MergeCandidate(tier.iter().map(|m| m.id()).collect()));
+            }
         }
         Ok(candidates)
     }
@@ -836,5 +850,24 @@ mod tests {
             assert_eq!(tiny, 1, "small segments after write {i}");
         }
         assert_eq!(reader.searcher().num_docs(), 27);
+        // Segments that outgrew the tiny tier do not wait for seven others either.
+        for i in 0..2 {
+            let mut w = idx.writer(32).unwrap();
+            for j in 0..TINY_SEGMENT_DOCS + 20 {
+                w.add_document(doc(&format!("bulk{i}-{j}"), 0)).unwrap();
+            }
+            w.commit().unwrap();
+            drop(w);
+            idx.merge_small_segments().unwrap();
+        }
+        reader.reload().unwrap();
+        let small = reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .filter(|s| s.num_docs() >= TINY_SEGMENT_DOCS && s.num_docs() < SMALL_SEGMENT_DOCS)
+            .count();
+        assert_eq!(small, 1, "segments of {TINY_SEGMENT_DOCS} to {SMALL_SEGMENT_DOCS} documents");
+        assert_eq!(reader.searcher().num_docs(), 27 + 2 * (TINY_SEGMENT_DOCS as u64 + 20));
     }
 }
