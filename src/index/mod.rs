@@ -833,6 +833,10 @@ mod tests {
         assert_eq!(reader.searcher().num_docs(), 24);
         let segments = reader.searcher().segment_readers().len();
         assert!(segments < 8, "{segments} segments after merging");
+        // Segments with at least `lo` and fewer than `hi` live documents.
+        let segments_between = |lo: u32, hi: u32| {
+            reader.searcher().segment_readers().iter().filter(|s| s.num_docs() >= lo && s.num_docs() < hi).count()
+        };
         // Small segments do not wait for seven others: after each write, one is left.
         for i in 0..3 {
             let mut w = idx.writer(32).unwrap();
@@ -841,13 +845,7 @@ mod tests {
             drop(w);
             idx.merge_small_segments().unwrap();
             reader.reload().unwrap();
-            let tiny = reader
-                .searcher()
-                .segment_readers()
-                .iter()
-                .filter(|s| s.num_docs() > 0 && s.num_docs() < TINY_SEGMENT_DOCS)
-                .count();
-            assert_eq!(tiny, 1, "small segments after write {i}");
+            assert_eq!(segments_between(1, TINY_SEGMENT_DOCS), 1, "small segments after write {i}");
         }
         assert_eq!(reader.searcher().num_docs(), 27);
         // Segments that outgrew the tiny tier do not wait for seven others either.
@@ -861,12 +859,7 @@ mod tests {
             idx.merge_small_segments().unwrap();
         }
         reader.reload().unwrap();
-        let small = reader
-            .searcher()
-            .segment_readers()
-            .iter()
-            .filter(|s| s.num_docs() >= TINY_SEGMENT_DOCS && s.num_docs() < SMALL_SEGMENT_DOCS)
-            .count();
+        let small = segments_between(TINY_SEGMENT_DOCS, SMALL_SEGMENT_DOCS);
         assert_eq!(small, 1, "segments of {TINY_SEGMENT_DOCS} to {SMALL_SEGMENT_DOCS} documents");
         assert_eq!(reader.searcher().num_docs(), 27 + 2 * (TINY_SEGMENT_DOCS as u64 + 20));
     }

@@ -315,6 +315,20 @@ fn passage_blobs(
     blobs
 }
 
+/// The passages, those waiting for a vector given theirs from `vecs` (the embedded texts, in
+/// order), quantised as the index keeps them.
+fn with_vectors(blobs: Vec<(PassageBlob, Option<usize>)>, vecs: &[f32]) -> Vec<PassageBlob> {
+    blobs
+        .into_iter()
+        .map(|(mut blob, at)| {
+            if let Some(i) = at {
+                (blob.vector, blob.scale) = vectors::quantize(&vecs[i * DIM..(i + 1) * DIM]);
+            }
+            blob
+        })
+        .collect()
+}
+
 /// Replaces the passages of document `id` with `blobs` (computed from its version `version`).
 fn write_passages(
     idx: &WashIndex,
@@ -361,15 +375,7 @@ pub fn write_with_passages(
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vecs = if refs.is_empty() { Vec::new() } else { model.embed(&refs) };
     summary.embedded = texts.len();
-    let done: Vec<PassageBlob> = blobs
-        .into_iter()
-        .map(|(mut blob, at)| {
-            if let Some(i) = at {
-                (blob.vector, blob.scale) = vectors::quantize(&vecs[i * DIM..(i + 1) * DIM]);
-            }
-            blob
-        })
-        .collect();
+    let done = with_vectors(blobs, &vecs);
     write_passages(idx, writer, &record.id, vectors::version(state), &done)?;
     let record = match tagging {
         Some(t) => retagged(t, record.clone(), &done),
@@ -399,15 +405,9 @@ fn flush(
     let vecs = model.embed(&refs);
     let embedded = texts.len();
     for p in pending.drain(..) {
-        let mut done = Vec::with_capacity(p.blobs.len());
-        for (mut blob, at) in p.blobs {
-            if let Some(i) = at {
-                let (q, scale) = vectors::quantize(&vecs[i * DIM..(i + 1) * DIM]);
-                reuse.insert(blob.text_hash, (scale, q.clone()));
-                blob.vector = q;
-                blob.scale = scale;
-            }
-            done.push(blob);
+        let done = with_vectors(p.blobs, &vecs);
+        for b in &done {
+            reuse.entry(b.text_hash).or_insert_with(|| (b.scale, b.vector.clone()));
         }
         write_passages(idx, writer, &p.id, p.version, &done)?;
         if let (Some(t), Some((doc, record))) = (tagging, p.retag) {
